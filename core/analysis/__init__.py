@@ -1,0 +1,1 @@
+"""Analysis of .tflite models: reading, lifetimes, planning, MACs (one algorithm per module)."""

@@ -1,0 +1,93 @@
+"""Read a .tflite flatbuffer with TensorFlow's own schema (never a hand-written parser)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from core.errors import LoadError
+
+
+def _schema():
+    from core import tf_env  # noqa: F401  (environment first)
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    return schema
+
+
+@lru_cache(maxsize=1)
+def _enum_names(enum_name: str) -> dict:
+    enum = getattr(_schema(), enum_name)
+    return {v: k for k, v in vars(enum).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+def read_model(data: bytes, label: str = "model"):
+    """Parse flatbuffer bytes into TensorFlow's mutable object API (`ModelT`)."""
+    from core import tf_env  # noqa: F401
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    try:
+        return flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    except Exception as exc:
+        raise LoadError(f"{label}: cannot read the TFLite flatbuffer ({exc}).") from None
+
+
+def op_name(model, operator) -> str:
+    """Builtin name of an operator (e.g. 'CONV_2D'), or the custom code for custom ops."""
+    code = model.operatorCodes[operator.opcodeIndex]
+    builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+    name = _enum_names("BuiltinOperator").get(builtin, f"BUILTIN_{builtin}")
+    if name == "CUSTOM" and code.customCode:
+        custom = code.customCode
+        return "CUSTOM:" + (custom.decode() if isinstance(custom, bytes) else str(custom))
+    return name
+
+
+def dtype_name(tensor) -> str:
+    """Tensor type as TFLite names it, lower case ('int8', 'float32', ...)."""
+    return _enum_names("TensorType").get(tensor.type, str(tensor.type)).lower()
+
+
+def op_names(model, subgraph: int = 0) -> list[str]:
+    return [op_name(model, op) for op in model.subgraphs[subgraph].operators or []]
+
+
+def io_dtypes(model, subgraph: int = 0) -> tuple[list[str], list[str]]:
+    sg = model.subgraphs[subgraph]
+    ins = [dtype_name(sg.tensors[i]) for i in sg.inputs]
+    outs = [dtype_name(sg.tensors[i]) for i in sg.outputs]
+    return ins, outs
+
+
+def constant_tensors(model, subgraph: int = 0) -> list:
+    """Tensors backed by a non-empty buffer (weights, biases, constants)."""
+    sg = model.subgraphs[subgraph]
+    return [t for t in sg.tensors
+            if t.buffer and model.buffers[t.buffer].data is not None
+            and len(model.buffers[t.buffer].data) > 0]
+
+
+def weight_dtypes(model, subgraph: int = 0) -> set[str]:
+    """Types of constant tensors with more than 16 elements (weights rather than shapes/scalars)."""
+    return {dtype_name(t) for t in constant_tensors(model, subgraph)
+            if t.shape is not None and int(np.prod(t.shape)) > 16}
+
+
+def parameter_count(model) -> int:
+    """Elements in constant tensors of all subgraphs, each buffer counted once."""
+    seen, total = set(), 0
+    for sg in model.subgraphs:
+        for t in sg.tensors:
+            if t.buffer and t.buffer not in seen and model.buffers[t.buffer].data is not None \
+                    and len(model.buffers[t.buffer].data) > 0:
+                seen.add(t.buffer)
+                total += int(np.prod(t.shape)) if t.shape is not None and len(t.shape) else 1
+    return total
+
+
+def activation_dtypes(model, subgraph: int = 0) -> set[str]:
+    """Types of the non-constant float/int tensors that flow between operators."""
+    sg = model.subgraphs[subgraph]
+    const = {id(t) for t in constant_tensors(model, subgraph)}
+    return {dtype_name(t) for t in sg.tensors if id(t) not in const}

@@ -1,0 +1,62 @@
+"""`Artifact`: one model in one form (a Keras model object or TFLite flatbuffer bytes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+KERAS = "keras"
+TFLITE = "tflite"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A model and where it came from. Steps return new artifacts and never mutate their input.
+
+    Attributes
+    ----------
+    kind : str
+        ``"keras"`` or ``"tflite"``.
+    model : object
+        The ``tf_keras.Model`` for Keras artifacts, else None.
+    data : bytes
+        The flatbuffer for TFLite artifacts, else None.
+    name : str
+        Short name used for files and table rows (``"original"``, ``"int8"``...).
+    source : str
+        The file the chain started from (or a description such as ``"reference CNN"``).
+    history : tuple of str
+        The steps applied so far, in order, each as a short description.
+    """
+
+    kind: str
+    name: str
+    source: str
+    model: Any = None
+    data: bytes | None = None
+    history: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        if self.kind == KERAS and self.model is None:
+            raise ValueError("a Keras artifact needs a model")
+        if self.kind == TFLITE and not self.data:
+            raise ValueError("a TFLite artifact needs flatbuffer bytes")
+        if self.kind not in (KERAS, TFLITE):
+            raise ValueError(f"unknown artifact kind {self.kind!r}")
+
+    @property
+    def is_keras(self) -> bool:
+        return self.kind == KERAS
+
+    @property
+    def is_tflite(self) -> bool:
+        return self.kind == TFLITE
+
+    def derive(self, *, kind: str, name: str, step: str, model: Any = None, data: bytes | None = None):
+        """A new artifact produced by `step` from this one."""
+        return Artifact(kind=kind, name=name, source=self.source, model=model, data=data,
+                        history=self.history + (step,))
+
+    def __repr__(self) -> str:
+        size = f", {len(self.data)} B" if self.data else ""
+        return f"Artifact({self.kind}, {self.name!r}{size}, history={list(self.history)})"

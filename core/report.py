@@ -1,0 +1,97 @@
+"""Reports of a run: the JSON written beside the variants and the text table the CLI prints."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import core
+
+
+def versions() -> dict:
+    """Tool and library versions, for reports and exports."""
+    from importlib import metadata
+
+    out = {"tinyopt": core.__version__, "python": platform.python_version()}
+    for dist in ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert",
+                 "tflite-micro", "numpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def variant_rows(metrics: list) -> list[dict]:
+    """Metrics as dicts with deltas against the first (original) variant."""
+    if not metrics:
+        return []
+    base = metrics[0]
+    rows = []
+    for m in metrics:
+        d = m.to_dict()
+        d["delta_size_bytes"] = m.size_bytes - base.size_bytes
+        d["size_ratio"] = m.size_bytes / base.size_bytes if base.size_bytes else None
+        d["delta_accuracy"] = (m.accuracy - base.accuracy
+                               if m.accuracy is not None and base.accuracy is not None else None)
+        rows.append(d)
+    return rows
+
+
+def report_dict(result) -> dict:
+    ds = result.dataset
+    return {
+        "tool": versions(),
+        "recipe": result.recipe.to_dict(),
+        "recipe_hash": result.recipe.digest(),
+        "dataset": None if ds is None else {
+            "name": ds.name, "train": int(len(ds.x_train)), "test": int(len(ds.x_test)),
+            "classes": ds.num_classes},
+        "cancelled": result.cancelled,
+        "variants": variant_rows([v.metrics for v in result.variants]),
+    }
+
+
+def write_report(result, path) -> Path:
+    path = Path(path)
+    path.write_text(json.dumps(report_dict(result), indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def _fmt(v, spec="", none="-"):
+    return none if v is None else format(v, spec)
+
+
+def tflm_cell(m) -> str:
+    if not m.tflm:
+        return "n/a"
+    if m.tflm.get("runs"):
+        return "yes"
+    return "no: " + m.tflm.get("reason", "")
+
+
+def table(metrics: list) -> str:
+    """A plain-text table, one row per variant, the original first."""
+    rows = variant_rows(metrics)
+    head = ["variant", "bytes", "Δ size", "gzip", "accuracy", "Δ acc", "ms p50", "ms p90",
+            "TFLM arena", "TFLM"]
+    body = []
+    for m, r in zip(metrics, rows):
+        body.append([
+            m.name, f"{m.size_bytes:,}",
+            "" if r is rows[0] else f"{r['size_ratio'] * 100:.1f}%",
+            f"{m.gzip_bytes:,}", _fmt(m.accuracy, ".4f"),
+            "" if r is rows[0] or r["delta_accuracy"] is None else f"{r['delta_accuracy'] * 100:+.2f} pt",
+            _fmt(m.latency_ms_median, ".3f"), _fmt(m.latency_ms_p90, ".3f"),
+            _fmt(m.arena_total, ","), tflm_cell(m)])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    widths[-1] = min(widths[-1], 70)
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in body:
+        *first, last = row
+        text = "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in
+                         enumerate(zip(first, widths)))
+        lines.append(f"{text}  {last}")
+    return "\n".join(lines)

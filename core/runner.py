@@ -1,0 +1,119 @@
+"""Run a recipe: load, adapt data, apply the sequence, evaluate every variant.
+
+The GUI worker and the CLI both call `run_recipe`; results arrive through callbacks so `core`
+stays silent. A cancelled run returns the variants finished so far.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.artifact import Artifact
+from core.data import Dataset, adapt, load_dataset
+from core.errors import Cancelled
+from core.evaluation import Metrics, evaluate
+from core.loading import load_model
+from core.model_info import model_io
+from core.recipe import REFERENCE, Recipe
+from core.steps.base import Context, Progress
+
+
+@dataclass
+class Variant:
+    """One row of the comparison: a model and its metrics."""
+
+    artifact: Artifact
+    metrics: Metrics
+
+    @property
+    def name(self) -> str:
+        return self.artifact.name
+
+
+@dataclass
+class RunResult:
+    recipe: Recipe
+    dataset: Dataset | None
+    variants: list = field(default_factory=list)
+    cancelled: bool = False
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "tinyopt"
+
+
+def reference_model(recipe: Recipe, ctx: Context) -> Artifact:
+    """Train the reference CNN on the recipe's data, or reuse the one trained before."""
+    from core.reference import save_keras, train_reference
+
+    path = cache_dir() / f"reference_cnn_{Path(recipe.data).stem}_seed{recipe.seed}_e{recipe.reference_epochs}.h5"
+    if path.exists():
+        ctx.log(f"reusing the reference CNN trained before: {path}")
+        art = load_model(path)
+        return dataclasses.replace(art, source=f"reference CNN ({recipe.data}, seed {recipe.seed})")
+    ctx.progress(Progress("reference", f"training the reference CNN on {recipe.data}", None))
+    art = train_reference(recipe.data, epochs=recipe.reference_epochs, seed=recipe.seed)
+    save_keras(art.model, path)
+    ctx.log(f"trained the reference CNN; saved to {path}")
+    return art
+
+
+def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None):
+    """Load the model and the dataset adapted to it."""
+    if original is None:
+        if recipe.model == REFERENCE:
+            original = reference_model(recipe, ctx)
+        else:
+            original = load_model(recipe.model, trust_model_code=recipe.trust_model_code)
+    ds = None
+    if recipe.data:
+        io = model_io(original)
+        ds = adapt(load_dataset(recipe.data, seed=recipe.seed), io.input_shape, io.num_outputs,
+                   value_range=io.value_range, model_name=f"model '{Path(original.source).name}'")
+    return original, ds
+
+
+def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact | None = None,
+               on_variant=lambda v: None, tflm: bool = True) -> RunResult:
+    """Apply `recipe` and evaluate the original and every variant it produces.
+
+    Parameters
+    ----------
+    original : Artifact, optional
+        An already loaded model (the GUI passes the one it shows); otherwise `recipe.model` is loaded.
+    on_variant : callable
+        Called with each `Variant` as soon as it is evaluated (the original first).
+    """
+    ctx = ctx or Context(seed=recipe.seed)
+    sequence = recipe.sequence()
+    result = RunResult(recipe, None)
+    try:
+        original, ds = prepare(recipe, ctx, original)
+        sequence.validate(original.kind)
+        ctx.dataset = ds
+        result.dataset = ds
+
+        def emit(art: Artifact) -> Artifact:
+            ctx.progress(Progress("evaluate", f"evaluating {art.name}", None))
+            v = Variant(art, evaluate(art, ds, latency_runs=recipe.latency_runs, tflm=tflm))
+            result.variants.append(v)
+            on_variant(v)
+            return art
+
+        heads = [emit(original)]
+        for step in sequence:
+            ctx.cancel.check()
+            new_heads = []
+            for head in heads:
+                for out in step.run(head, ctx):
+                    name = out.name if head.name == "original" else f"{head.name}+{out.name}"
+                    new_heads.append(emit(dataclasses.replace(out, name=name)))
+                    ctx.cancel.check()
+            heads = new_heads
+    except Cancelled:
+        result.cancelled = True
+    return result

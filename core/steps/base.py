@@ -1,0 +1,94 @@
+"""What every step shares: the run context, the cancel token, and the `Step` base class."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from core.errors import Cancelled, SequenceError
+
+
+class CancelToken:
+    """Set from any thread; checked by steps between batches and between steps."""
+
+    def __init__(self):
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise `Cancelled` when cancellation was requested."""
+        if self._event.is_set():
+            raise Cancelled("Cancelled by the user.")
+
+
+@dataclass
+class Progress:
+    """One progress report. `fraction` is of the current step (0..1) or None when unknown."""
+
+    step: str
+    message: str
+    fraction: float | None = None
+
+
+@dataclass
+class Context:
+    """What a step may use besides its input: data, progress and log callbacks, cancel token."""
+
+    dataset: Any = None  # core.data.Dataset, already adapted to the model's input
+    seed: int = 0
+    progress: Callable[[Progress], None] = lambda p: None
+    log: Callable[[str], None] = lambda line: None
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+
+class Step:
+    """A named component with a parameter dataclass.
+
+    Subclasses set `name`, `takes` and `gives` (``"keras"`` or ``"tflite"``), `Params`, and implement
+    `run_one`. A step may fan out: `outputs()` lists the variant names it will produce, and `run`
+    returns one artifact per name (the quantize step produces one per PTQ mode).
+    """
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    takes: ClassVar[str] = ""
+    gives: ClassVar[str] = ""
+
+    @dataclass
+    class Params:
+        pass
+
+    def __init__(self, params: Any = None, **kwargs):
+        if params is None:
+            try:
+                params = self.Params(**kwargs)
+            except TypeError as exc:
+                known = ", ".join(f.name for f in dataclasses.fields(self.Params))
+                raise SequenceError(
+                    f"Step '{self.name}': {exc}. Its parameters are: {known}.") from None
+        self.params = params
+        self.validate_params()
+
+    def validate_params(self) -> None:
+        """Raise `SequenceError` for parameters that cannot work."""
+
+    def outputs(self) -> list[str]:
+        return [self.name]
+
+    def run(self, artifact, ctx: Context) -> list:
+        """Return one new artifact per name in `outputs()`; the input artifact is untouched."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "params": dataclasses.asdict(self.params)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params})"

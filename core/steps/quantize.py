@@ -1,0 +1,128 @@
+"""Post-training quantization (Keras -> TFLite) in the five modes TensorFlow Lite defines.
+
+The written flatbuffer is checked against what was asked for (e.g. integer-only really has int8
+input and output tensors and no float activations); a mismatch is an error, never a silent variant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.artifact import TFLITE
+from core.errors import ConversionError, SequenceError
+from core.steps.base import Context, Progress, Step
+
+# mode -> title, as TensorFlow Lite's documentation names them
+MODES = {
+    "float32": "float32 (no quantization)",
+    "dynamic": "dynamic range quantization",
+    "float16": "float16 quantization",
+    "full-int": "full integer quantization with float fallback",
+    "int8": "integer only (int8 input and output)",
+    "16x8": "16x8 quantization (int16 activations, int8 weights)",
+}
+PTQ_MODES = ("dynamic", "float16", "full-int", "int8", "16x8")
+NEEDS_DATA = ("full-int", "int8", "16x8")
+
+
+class QuantizeStep(Step):
+    """Convert a Keras model to TFLite, once per requested mode (one variant each)."""
+
+    name = "quantize"
+    title = "Post-training quantization"
+    takes = "keras"
+    gives = TFLITE
+
+    @dataclass
+    class Params:
+        modes: list = field(default_factory=lambda: ["int8"])
+        representative_samples: int = 200
+
+    def validate_params(self):
+        if isinstance(self.params.modes, str):
+            self.params.modes = [self.params.modes]
+        unknown = [m for m in self.params.modes if m not in MODES]
+        if unknown or not self.params.modes:
+            raise SequenceError(f"Unknown quantization mode {', '.join(map(repr, unknown)) or '(none)'}; "
+                                f"choose from {', '.join(MODES)}.")
+        if self.params.representative_samples < 1:
+            raise SequenceError("Quantization needs at least 1 representative sample.")
+
+    def outputs(self):
+        return list(self.params.modes)
+
+    def run(self, artifact, ctx: Context) -> list:
+        results = []
+        for i, mode in enumerate(self.params.modes):
+            ctx.cancel.check()
+            ctx.progress(Progress(self.name, f"converting: {MODES[mode]}", i / len(self.params.modes)))
+            data = convert(artifact.model, mode, ctx.dataset, self.params.representative_samples,
+                           seed=ctx.seed)
+            verify(data, mode)
+            ctx.log(f"quantize: {mode} -> {len(data):,} bytes")
+            results.append(artifact.derive(kind=TFLITE, name=mode, step=f"quantize:{mode}", data=data))
+        ctx.progress(Progress(self.name, "done", 1.0))
+        return results
+
+
+def convert(model, mode: str, dataset=None, samples: int = 200, *, seed: int = 0) -> bytes:
+    """Run the real TFLite converter on a Keras model in one of `MODES`."""
+    from core.data import representative
+    from core.tf_env import tf
+
+    if mode in NEEDS_DATA and dataset is None:
+        raise ConversionError(f"Mode '{mode}' needs representative data; choose a dataset.")
+    t = tf()
+    conv = t.lite.TFLiteConverter.from_keras_model(model)
+    if mode != "float32":
+        conv.optimizations = [t.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        conv.target_spec.supported_types = [t.float16]
+    if mode in NEEDS_DATA:
+        conv.representative_dataset = representative(dataset, samples, seed=seed)
+    if mode == "int8":
+        conv.target_spec.supported_ops = [t.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = t.int8
+        conv.inference_output_type = t.int8
+    if mode == "16x8":
+        conv.target_spec.supported_ops = [
+            t.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    try:
+        return bytes(conv.convert())
+    except Exception as exc:
+        lines = [ln for ln in str(exc).splitlines() if "error" in ln.lower()] or str(exc).splitlines()
+        raise ConversionError(f"The TFLite converter failed for mode '{mode}': "
+                              f"{(lines[0] if lines else type(exc).__name__)[:400]}") from None
+
+
+def verify(data: bytes, mode: str) -> None:
+    """Check the flatbuffer holds what `mode` promises; raise `ConversionError` if not."""
+    from core.analysis import tflite_reader as r
+
+    model = r.read_model(data, f"{mode} model")
+    ins, outs = r.io_dtypes(model)
+    weights = r.weight_dtypes(model)
+    acts = r.activation_dtypes(model)
+    problems = []
+    if mode == "int8":
+        if set(ins) != {"int8"} or set(outs) != {"int8"}:
+            problems.append(f"input/output types are {ins}/{outs}, not int8")
+        if "float32" in acts:
+            problems.append("float32 activations remain")
+    elif mode in ("full-int", "16x8", "dynamic"):
+        if "int8" not in weights:
+            problems.append(f"weights are {sorted(weights)}, none int8")
+        if mode == "16x8" and "int16" not in acts:
+            problems.append("no int16 activations")
+        if mode == "full-int" and "int8" not in acts:
+            problems.append("no int8 activations")
+    elif mode == "float16":
+        if "float16" not in weights:
+            problems.append(f"weights are {sorted(weights)}, none float16")
+    elif mode == "float32":
+        if weights - {"float32", "int32"}:
+            problems.append(f"unexpected weight types {sorted(weights)}")
+    if problems:
+        raise ConversionError(f"Quantization '{mode}' did not produce what was asked: "
+                              f"{'; '.join(problems)}. The model may use ops this mode cannot "
+                              "quantize; try 'full-int' (float fallback).")

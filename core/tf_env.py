@@ -1,0 +1,34 @@
+"""The one place that prepares TensorFlow's environment before it is imported.
+
+tensorflow-model-optimization needs Keras 2, so `TF_USE_LEGACY_KERAS=1` must be set before the
+first `import tensorflow`. Every module that needs TensorFlow or Keras gets them from here, lazily,
+so importing `core` (or starting the GUI) stays fast.
+"""
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # converter chatter belongs in no user's terminal
+
+
+def tf():
+    """Return the `tensorflow` module, importing it on first use."""
+    import tensorflow
+
+    return tensorflow
+
+
+def keras():
+    """Return Keras 2 (`tf_keras`), the Keras that tfmot and the converter share."""
+    import tf_keras
+
+    return tf_keras
+
+
+def set_seed(seed: int) -> None:
+    """Make Python, NumPy and TensorFlow random streams (and TF ops) deterministic."""
+    keras().utils.set_random_seed(int(seed))
+    try:
+        tf().config.experimental.enable_op_determinism()
+    except Exception:  # already enabled or unsupported on this build: determinism is best-effort
+        pass
