@@ -49,6 +49,9 @@ class Sequence:
                     fix = f"Add a step that produces {KIND_TITLE[step.takes]} before '{step.name}'"
                 raise SequenceError(f"Step {i + 1} '{step.name}' needs {KIND_TITLE[step.takes]}, but "
                                     f"{previous} is {KIND_TITLE[kind]}. {fix}.")
+            problem = step.check_order(self.steps[:i])
+            if problem:
+                raise SequenceError(f"Step {i + 1} '{step.name}': {problem}")
             if step.gives != "any":
                 kind = step.gives
             previous = f"the output of '{step.name}'"

@@ -80,6 +80,14 @@ class Step:
     def validate_params(self) -> None:
         """Raise `SequenceError` for parameters that cannot work."""
 
+    def check_order(self, previous: list["Step"]) -> str | None:
+        """A problem with running this step after `previous` (message naming the fix), or None.
+
+        Kind mismatches (Keras vs TFLite) are checked by `Sequence.validate`; this hook is for
+        rules a step owns, e.g. compression needing a clustered model.
+        """
+        return None
+
     def outputs(self) -> list[str]:
         return [self.name]
 
