@@ -1,7 +1,8 @@
 """Does a model run on the real TFLM runtime, and how much arena does it need?
 
-The check runs `core.tflm_probe` in a child process: TFLM aborts the process on some models, and
-we report that as "not runnable" with the op and the reason instead of dying with it.
+The check runs `core.tflm_probe` in child processes: TFLM aborts the process on some models (and
+on some too-small arenas), and we report that as "not runnable" with the op and the reason instead
+of dying with it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 TIMEOUT_S = 120
+VERIFY_RESTARTS = 8
 
 
 @dataclass
@@ -28,51 +30,80 @@ class TflmResult:
     arena_total: int | None = None
     arena_head: int | None = None
     arena_tail: int | None = None
-    arena_verified: int | None = None  # smallest size (16-byte steps from the total) that worked
+    arena_verified: int | None = None  # smallest size (16-byte steps up from the total) that worked
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def check_tflm(data: bytes, *, timeout: float = TIMEOUT_S) -> TflmResult:
-    """Load and invoke `data` on TFLM in a child process and report the arena it used."""
+def _probe(model: Path, log: Path, *extra: str, timeout: float):
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "core.tflm_probe", str(model), str(log), *extra],
+                          capture_output=True, timeout=timeout, env=env, cwd=str(model.parent))
+    crash_log = log.read_text("utf-8", "replace") if log.exists() else ""
+    return proc, proc.stdout.decode("utf-8", "replace"), crash_log + proc.stderr.decode("utf-8", "replace")
+
+
+def check_tflm(data: bytes, *, timeout: float = TIMEOUT_S, verify: bool = True) -> TflmResult:
+    """Load and invoke `data` on TFLM in a child process and report the arena it used.
+
+    With `verify`, also find the smallest arena (from the reported total up, in 16-byte steps)
+    at which the model really loads and invokes: that is the size to recommend.
+    """
     with tempfile.TemporaryDirectory(prefix="tinyopt-tflm-") as tmp:
-        model = Path(tmp) / "model.tflite"
+        model, log = Path(tmp) / "model.tflite", Path(tmp) / "tflm.log"
         model.write_bytes(data)
-        root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
         try:
-            proc = subprocess.run([sys.executable, "-m", "core.tflm_probe", str(model)],
-                                  capture_output=True, timeout=timeout, env=env, cwd=tmp)
+            proc, out, err = _probe(model, log, timeout=timeout)
         except subprocess.TimeoutExpired:
             return TflmResult(False, f"TFLM did not finish within {timeout:.0f} s.")
-    out = proc.stdout.decode("utf-8", "replace")
-    err = proc.stderr.decode("utf-8", "replace")
-    if proc.returncode != 0:
-        return TflmResult(False, _crash_reason(proc.returncode, err, data))
-    try:
-        res = json.loads(out[out.index("{"):])
-    except ValueError:
-        return TflmResult(False, "TFLM check produced no result: " + _last_lines(err or out))
-    if not res.get("runs"):
-        return TflmResult(False, _failure_reason(res.get("log", ""), res.get("error", ""), data))
-    return TflmResult(True, "", res.get("arena_total"), res.get("arena_head"),
-                      res.get("arena_tail"), res.get("arena_verified"))
+        if proc.returncode != 0:
+            return TflmResult(False, _crash_reason(proc.returncode, err))
+        try:
+            res = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return TflmResult(False, "TFLM check produced no result: " + _last_lines(err))
+        if not res.get("runs"):
+            return TflmResult(False, _failure_reason(res.get("log", ""), res.get("error", "")))
+        result = TflmResult(True, "", res.get("arena_total"), res.get("arena_head"),
+                            res.get("arena_tail"))
+        if verify and result.arena_total:
+            result.arena_verified = _verify(model, log, result.arena_total, timeout)
+    return result
 
 
-def _crash_reason(code: int, err: str, data: bytes) -> str:
+def _verify(model: Path, log: Path, start: int, timeout: float) -> int | None:
+    for _ in range(VERIFY_RESTARTS):
+        try:
+            proc, out, _ = _probe(model, log, "--verify", str(start), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        lines = out.strip().splitlines()
+        if proc.returncode == 0 and lines:
+            try:
+                return json.loads(lines[-1]).get("verified")
+            except ValueError:
+                return None
+        tried = [int(ln.split()[1]) for ln in lines if ln.startswith("try ")]
+        if not tried:
+            return None
+        start = tried[-1] + 16  # TFLM aborted at that size: resume just above it
+    return None
+
+
+def _crash_reason(code: int, err: str) -> str:
     sig = -code if code < 0 else None
     what = f"signal {signal.Signals(sig).name}" if sig and sig in signal.Signals._value2member_map_ \
         else f"exit code {code}"
-    detail = _failure_reason(err, "", data)
-    return f"TFLM aborted the process ({what}). {detail}".strip()
+    return f"TFLM aborted the process ({what}). {_failure_reason(err, '')}".strip()
 
 
 _NODE = re.compile(r"Node (\w+) \(number (\d+)\w*\) failed to (prepare|invoke)")
 _MISSING = re.compile(r"Didn't find op for builtin opcode '(\w+)'")
 
 
-def _failure_reason(log: str, error: str, data: bytes) -> str:
+def _failure_reason(log: str, error: str) -> str:
     if "Hybrid models are not supported" in log:
         return ("Hybrid model: float activations with int8 weights (dynamic-range quantization) "
                 "are not supported by TFLM; use integer-only or full-integer quantization.")
@@ -81,8 +112,8 @@ def _failure_reason(log: str, error: str, data: bytes) -> str:
         return f"TFLM has no kernel for op {m.group(1)}."
     m = _NODE.search(log)
     if m:
-        lines = _meaningful(log)
-        cause = next((ln for ln in lines if "failed to" not in ln), "")
+        before = log[:m.start()].strip().splitlines()
+        cause = before[-1].strip() if before else ""
         return f"Op {m.group(1)} (node {m.group(2)}) failed to {m.group(3)} on TFLM" + \
             (f": {cause}" if cause else ".")
     text = _last_lines(log) or error

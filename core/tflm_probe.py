@@ -1,8 +1,12 @@
 """Child-process entry that runs a model on the real TFLM interpreter and prints JSON.
 
-Run as ``python -m core.tflm_probe MODEL.tflite``. It lives in its own process because TFLM aborts
-the whole process on some models (e.g. a SOFTMAX with out-of-range quantization parameters), and
-neither the CLI nor the GUI may die with it. Imports neither TensorFlow nor Qt.
+``python -m core.tflm_probe MODEL LOG`` measures: loads at a large arena, invokes on zeros and
+prints the RecordingMicroAllocator figures. ``... --verify START`` finds the smallest arena, in
+16-byte steps from START, at which the model loads and invokes; it prints each size before trying
+it, because a too-small arena can make TFLM abort the process (the parent then resumes above it).
+
+It lives in its own process because TFLM aborts on some models and arenas, and neither the CLI nor
+the GUI may die with it. Imports neither TensorFlow nor Qt.
 """
 
 from __future__ import annotations
@@ -11,82 +15,97 @@ import json
 import os
 import re
 import sys
-import tempfile
 
-LARGE_ARENA = 32 * 1024 * 1024
+# The measuring arena; TINYOPT_TFLM_ARENA overrides it (to check a device's exact budget).
+LARGE_ARENA = int(os.environ.get("TINYOPT_TFLM_ARENA", 32 * 1024 * 1024))
+MIN_ARENA = 1024  # below ~464 bytes TFLM crashes instead of failing
+VERIFY_STEPS = 512
 _ALLOC = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
 
 
-def _run(data: bytes, arena: int, invoke: bool = True):
+def _input_count(data: bytes) -> int:
+    from tflite_micro.python.tflite_micro import runtime
+
+    return len(runtime.convert_bytearray_to_object(bytearray(data)).subgraphs[0].inputs)
+
+
+def _run(data: bytes, arena: int, n_inputs: int):
     import numpy as np
     from tflite_micro.python.tflite_micro import runtime
 
     interp = runtime.Interpreter.from_bytes(data, arena_size=arena)
-    if invoke:
-        i = 0
-        while True:
-            try:
-                d = interp.get_input_details(i)
-            except Exception:
-                break
-            interp.set_input(np.zeros(d["shape"], dtype=d["dtype"]), i)
-            i += 1
-        interp.invoke()
+    for i in range(n_inputs):
+        d = interp.get_input_details(i)
+        interp.set_input(np.zeros(d["shape"], dtype=d["dtype"]), i)
+    interp.invoke()
     return interp
 
 
-def probe(path: str) -> dict:
-    with open(path, "rb") as f:
-        data = f.read()
-    # C++ logs go to fd 2 (and some to fd 1): capture both to read allocations and error text.
-    log = tempfile.TemporaryFile(mode="w+b")
-    saved = os.dup(2), os.dup(1)
+def _capture(log_path: str):
+    """Send C++ output (fd 1 and 2) to `log_path`; return a function that restores them."""
+    log = open(log_path, "w+b")
+    saved = os.dup(1), os.dup(2)
     sys.stdout.flush()
-    sys.stderr.flush()
-    os.dup2(log.fileno(), 2)
     os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+
+    def restore():
+        sys.stdout.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        log.close()
+
+    return restore
+
+
+def measure(data: bytes, log_path: str) -> dict:
+    """Load at a large arena, invoke, and read the allocations TFLM reports."""
     result: dict = {"runs": False}
+    restore = _capture(log_path)
     try:
-        interp = _run(data, LARGE_ARENA)
+        interp = _run(data, LARGE_ARENA, _input_count(data))
         interp.print_allocations()
         result["runs"] = True
-        sys.stdout.flush()
-        log.flush()
-        log.seek(0)
-        sizes = {k: int(v) for k, v in _ALLOC.findall(log.read().decode("utf-8", "replace"))}
-        log.seek(0, 2)
-        if "total" in sizes:
-            result["arena_verified"] = smallest_verified_arena(data, sizes["total"])
-    except Exception as exc:  # TFLM raises RuntimeError with the status; the log says why
+    except Exception as exc:  # TFLM raises RuntimeError with a status; the log says why
         result["error"] = f"{type(exc).__name__}: {exc}"
     finally:
-        sys.stdout.flush()
-        os.dup2(saved[0], 2)
-        os.dup2(saved[1], 1)
-    log.seek(0)
-    text = log.read().decode("utf-8", "replace")
+        restore()
+    with open(log_path, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
     result["log"] = text[-4000:]
-    sizes = {k: int(v) for k, v in _ALLOC.findall(text)}
-    result.update({f"arena_{k}": v for k, v in sizes.items()})
+    result.update({f"arena_{k}": int(v) for k, v in _ALLOC.findall(text)})
     return result
 
 
-def smallest_verified_arena(data: bytes, total: int) -> int | None:
-    """The reported total rounded to 16 bytes, grown until TFLM loads and invokes at that size."""
-    size = max(1024, (total + 15) // 16 * 16)  # below ~464 bytes TFLM crashes instead of failing
-    for _ in range(64):
-        try:
-            _run(data, size)
-            return size
-        except Exception:
-            size += 16
-    return None
+def verify(data: bytes, start: int, log_path: str, out) -> int | None:
+    """Smallest arena >= `start` (16-byte steps) that loads and invokes; prints each try to `out`."""
+    n_inputs = _input_count(data)
+    size = max(MIN_ARENA, (start + 15) // 16 * 16)
+    restore = _capture(log_path)
+    try:
+        for _ in range(VERIFY_STEPS):
+            out.write(f"try {size}\n")
+            out.flush()
+            try:
+                _run(data, size, n_inputs)
+                return size
+            except Exception:
+                size += 16
+        return None
+    finally:
+        restore()
 
 
 def main() -> int:
-    result = probe(sys.argv[1])
-    sys.stdout.write(json.dumps(result))
-    sys.stdout.flush()
+    model, log_path = sys.argv[1], sys.argv[2]
+    with open(model, "rb") as f:
+        data = f.read()
+    out = os.fdopen(os.dup(1), "w")  # our own stdout, kept apart from TFLM's C++ output
+    if len(sys.argv) > 4 and sys.argv[3] == "--verify":
+        out.write(json.dumps({"verified": verify(data, int(sys.argv[4]), log_path, out)}) + "\n")
+    else:
+        out.write(json.dumps(measure(data, log_path)) + "\n")
+    out.flush()
     return 0
 
 

@@ -1,0 +1,99 @@
+"""Built-in datasets, .npz files, and the rules that adapt data to a model's input."""
+
+import numpy as np
+import pytest
+
+from core.data import adapt, load_dataset, representative
+from core.errors import DataError
+
+
+def test_mnist5k_split_is_stratified_and_deterministic(mnist5k):
+    assert len(mnist5k.x_train) + len(mnist5k.x_test) == 5000
+    assert mnist5k.x_train.shape[1:] == (28, 28) and mnist5k.x_train.dtype == np.float32
+    assert 0.0 <= mnist5k.x_train.min() and mnist5k.x_train.max() <= 1.0
+    counts = np.bincount(mnist5k.y_test, minlength=10) / len(mnist5k.y_test)
+    full = np.bincount(np.concatenate([mnist5k.y_train, mnist5k.y_test])) / 5000
+    np.testing.assert_allclose(counts, full, atol=0.005)
+    again = load_dataset("mnist-5k")
+    np.testing.assert_array_equal(again.y_test, mnist5k.y_test)
+    assert not np.array_equal(load_dataset("mnist-5k", seed=1).y_test, mnist5k.y_test)
+
+
+def test_digits():
+    ds = load_dataset("digits")
+    assert ds.x_train.shape[1:] == (8, 8) and ds.num_classes == 10 and ds.x_train.max() <= 1.0
+
+
+def test_keras_dataset_without_cache_or_network_says_how(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    from core.tf_env import keras
+
+    def offline(*a, **k):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(keras().datasets.fashion_mnist, "load_data", offline)
+    with pytest.raises(DataError) as e:
+        load_dataset("fashion-mnist")
+    assert "fashion-mnist" in str(e.value) and ".npz" in str(e.value)
+
+
+def test_npz_roundtrip_and_uint8_scaling(tmp_path):
+    rng = np.random.default_rng(0)
+    p = tmp_path / "mine.npz"
+    np.savez(p, x_train=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), y_train=np.arange(20) % 3,
+             x_test=rng.integers(0, 256, (6, 28, 28), dtype=np.uint8), y_test=np.arange(6) % 3)
+    ds = load_dataset(str(p))
+    assert ds.name == "mine" and ds.num_classes == 3 and ds.x_test.max() <= 1.0
+
+
+def test_npz_missing_arrays_named(tmp_path):
+    p = tmp_path / "half.npz"
+    np.savez(p, x_train=np.zeros((2, 4)), y_train=np.zeros(2))
+    with pytest.raises(DataError, match="x_test, y_test"):
+        load_dataset(str(p))
+
+
+def test_unknown_dataset():
+    with pytest.raises(DataError, match="mnist-5k"):
+        load_dataset("imagenet")
+
+
+@pytest.mark.parametrize("shape,expected", [
+    ((28, 28), (28, 28)),
+    ((28, 28, 1), (28, 28, 1)),
+    ((784,), (784,)),
+    ((14, 14, 1), (14, 14, 1)),
+    ((32, 32, 3), (32, 32, 3)),
+    ((None, None, 1), (28, 28, 1)),
+])
+def test_adapt_shapes(mnist5k, shape, expected):
+    ds = adapt(mnist5k, shape, 10)
+    assert ds.x_train.shape[1:] == expected and ds.x_test.shape[1:] == expected
+
+
+def test_adapt_digits_up_to_28x28():
+    ds = adapt(load_dataset("digits"), (28, 28, 1), 10)
+    assert ds.x_test.shape[1:] == (28, 28, 1) and 0.0 <= ds.x_test.min() and ds.x_test.max() <= 1.01
+
+
+def test_adapt_value_range(mnist5k):
+    ds = adapt(mnist5k, (28, 28), 10, value_range=(0.0, 255.0))
+    assert ds.x_train.max() > 200 and ds.value_range == (0.0, 255.0)
+
+
+def test_adapt_refuses_too_few_outputs(mnist5k):
+    with pytest.raises(DataError, match="10 classes"):
+        adapt(mnist5k, (28, 28), 5, model_name="model 'tiny.h5'")
+
+
+def test_adapt_refuses_wrong_rank(mnist5k):
+    with pytest.raises(DataError, match="rank 4"):
+        adapt(mnist5k, (4, 28, 28, 1), 10)
+    with pytest.raises(DataError, match="vectors of 101"):
+        adapt(mnist5k, (101,), 10)
+
+
+def test_representative_generator(adapted_mnist):
+    batches = list(representative(adapted_mnist)())
+    assert len(batches) == 200 and batches[0][0].shape == (1, 28, 28)
+    assert batches[0][0].dtype == np.float32

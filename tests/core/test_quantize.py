@@ -1,0 +1,74 @@
+"""Each PTQ mode through the real converter, checked in the written flatbuffer."""
+
+import pytest
+
+from core.analysis import tflite_reader as r
+from core.errors import ConversionError, SequenceError
+from core.steps.base import Context
+from core.steps.quantize import QuantizeStep, verify
+
+
+@pytest.fixture(scope="module")
+def variants(trained_reference, adapted_mnist):
+    step = QuantizeStep(modes=["float32", "dynamic", "float16", "full-int", "int8", "16x8"])
+    outs = step.run(trained_reference, Context(dataset=adapted_mnist))
+    return {a.name: a for a in outs}
+
+
+def _types(art):
+    model = r.read_model(art.data)
+    ins, outs = r.io_dtypes(model)
+    return set(ins), set(outs), r.weight_dtypes(model), r.activation_dtypes(model)
+
+
+def test_float32(variants):
+    ins, outs, weights, acts = _types(variants["float32"])
+    assert ins == outs == {"float32"} and weights == {"float32"}
+
+
+def test_dynamic_range(variants):
+    ins, outs, weights, acts = _types(variants["dynamic"])
+    assert ins == outs == {"float32"} and "int8" in weights and "float32" in acts
+
+
+def test_float16(variants):
+    ins, outs, weights, _ = _types(variants["float16"])
+    assert ins == {"float32"} and "float16" in weights
+
+
+def test_full_integer_with_float_fallback(variants):
+    ins, outs, weights, acts = _types(variants["full-int"])
+    assert ins == outs == {"float32"} and "int8" in weights and "int8" in acts
+
+
+def test_integer_only(variants):
+    ins, outs, weights, acts = _types(variants["int8"])
+    assert ins == outs == {"int8"} and "float32" not in acts
+
+
+def test_16x8(variants):
+    ins, outs, weights, acts = _types(variants["16x8"])
+    assert "int16" in acts and "int8" in weights
+
+
+def test_input_artifact_untouched_and_history(trained_reference, variants):
+    assert trained_reference.history == ()
+    assert variants["int8"].history == ("quantize:int8",)
+    assert variants["int8"].source == trained_reference.source
+
+
+def test_verify_rejects_mismatch(variants):
+    with pytest.raises(ConversionError, match="not int8"):
+        verify(variants["full-int"].data, "int8")
+    with pytest.raises(ConversionError, match="float16"):
+        verify(variants["dynamic"].data, "float16")
+
+
+def test_unknown_mode_rejected():
+    with pytest.raises(SequenceError, match="int4"):
+        QuantizeStep(modes=["int4"])
+
+
+def test_data_required_for_calibrated_modes(trained_reference):
+    with pytest.raises(ConversionError, match="representative data"):
+        QuantizeStep(modes=["int8"]).run(trained_reference, Context(dataset=None))
