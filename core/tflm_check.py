@@ -104,9 +104,14 @@ _MISSING = re.compile(r"Didn't find op for builtin opcode '(\w+)'")
 
 
 def _failure_reason(log: str, error: str) -> str:
-    if "Hybrid models are not supported" in log:
-        return ("Hybrid model: float activations with int8 weights (dynamic-range quantization) "
-                "are not supported by TFLM; use integer-only or full-integer quantization.")
+    hybrid = ""
+    if "Hybrid models are not supported" in log or re.search(r"FLOAT32 with filter type: INT8", log):
+        hybrid = ("Hybrid model: float activations with int8 weights (dynamic-range quantization) "
+                  "are not supported by TFLM; use integer-only or full-integer quantization. ")
+    return hybrid + _op_reason(log, error)
+
+
+def _op_reason(log: str, error: str) -> str:
     m = _MISSING.search(log)
     if m:
         return f"TFLM has no kernel for op {m.group(1)}."

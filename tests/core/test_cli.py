@@ -1,0 +1,77 @@
+"""The `tinyopt` command line end to end, in a child process as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, shared_model
+
+
+def tinyopt(*args, env=None, timeout=600):
+    e = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "core.cli", *map(str, args)], cwd=ROOT, env=e,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_analyze_reports_tflm_arena():
+    p = tinyopt("analyze", shared_model("kws_ref_model.tflite"))
+    assert p.returncode == 0, p.stderr
+    assert "total 24,272 bytes" in p.stdout and "Runs on TFLM: yes" in p.stdout
+
+
+def test_analyze_json():
+    p = tinyopt("analyze", shared_model("seed_cnn_fashion_int8.tflite"), "--json")
+    data = json.loads(p.stdout)
+    assert data["tflm"]["arena_total"] == 11_952 and data["size_bytes"] == 23_208
+
+
+def test_run_model_with_steps_writes_variants_report_and_recipe(reference_h5, tmp_path):
+    out = tmp_path / "out"
+    p = tinyopt("run", "--model", reference_h5, "--steps", "quantize:int8,quantize:dynamic",
+                "--out", out, "--latency-runs", "10")
+    assert p.returncode == 0, p.stderr
+    assert {f.name for f in out.iterdir()} >= {"original.h5", "int8.tflite", "dynamic.tflite",
+                                               "report.json", "recipe.json"}
+    report = json.loads((out / "report.json").read_text())
+    assert [v["name"] for v in report["variants"]] == ["original", "int8", "dynamic"]
+    assert "int8" in p.stdout and "dynamic" in p.stdout
+    # the written recipe reproduces the run
+    again = tmp_path / "again"
+    p2 = tinyopt("run", "--recipe", out / "recipe.json", "--out", again, "--latency-runs", "5")
+    assert p2.returncode == 0, p2.stderr
+    assert (again / "int8.tflite").read_bytes() == (out / "int8.tflite").read_bytes()
+
+
+@pytest.mark.parametrize("args,words", [
+    (["analyze", "missing.tflite"], "no such file"),
+    (["run", "--model", "x.h5", "--steps", "shrink", "--out", "o"], "Unknown step 'shrink'"),
+])
+def test_errors_exit_nonzero_with_message(args, words, tmp_path):
+    p = tinyopt(*args)
+    assert p.returncode != 0 and words in p.stderr and "Traceback" not in p.stderr
+
+
+def test_bad_model_file_message(tmp_path):
+    bad = tmp_path / "notes.tflite"
+    bad.write_text("this is not a model\n")
+    p = tinyopt("analyze", bad)
+    assert p.returncode == 2 and "notes.tflite" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_demo(tmp_path):
+    out = tmp_path / "demo"
+    p = tinyopt("run", "--demo", "--out", out, "--latency-runs", "50",
+                env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = {v["name"]: v for v in json.loads((out / "report.json").read_text())["variants"]}
+    assert list(rows) == ["original", "dynamic", "float16", "full-int", "int8", "16x8"]
+    int8, float_model = rows["int8"], rows["original"]
+    assert int8["tflm"]["runs"] and int8["tflm"]["arena_total"] > 0
+    assert abs(int8["accuracy"] - float_model["accuracy"]) <= 0.01
+    dynamic = rows["dynamic"]["tflm"]
+    assert not dynamic["runs"] and "Hybrid" in dynamic["reason"] and "FULLY_CONNECTED" in dynamic["reason"]
+    assert (tmp_path / "cache" / "tinyopt").is_dir()  # the trained reference is reused next time

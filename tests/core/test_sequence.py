@@ -1,0 +1,60 @@
+"""Order validation, the CLI step syntax, and recipes."""
+
+import json
+
+import pytest
+
+from core.errors import SequenceError
+from core.recipe import Recipe
+from core.sequence import Sequence, parse_steps
+
+
+def test_parse_steps_merges_adjacent_quantize_modes():
+    assert parse_steps("quantize:int8,quantize:dynamic") == [
+        {"name": "quantize", "params": {"modes": ["int8", "dynamic"]}}]
+    assert parse_steps("quantize:int8+16x8:representative_samples=50") == [
+        {"name": "quantize", "params": {"modes": ["int8", "16x8"], "representative_samples": 50}}]
+
+
+def test_unknown_step_lists_available():
+    with pytest.raises(SequenceError, match="Unknown step 'shrink'.*quantize"):
+        Sequence.from_dicts(parse_steps("shrink"))
+
+
+def test_bad_parameter_named():
+    with pytest.raises(SequenceError, match="quantize.*representative_samples"):
+        Sequence.from_dicts([{"name": "quantize", "params": {"bogus": 1}}])
+
+
+def test_keras_step_after_conversion_refused():
+    seq = Sequence.from_dicts([{"name": "quantize", "params": {"modes": ["int8"]}},
+                               {"name": "quantize", "params": {"modes": ["dynamic"]}}])
+    with pytest.raises(SequenceError, match="Step 2 'quantize' needs a Keras model.*Move 'quantize' before"):
+        seq.validate("keras")
+
+
+def test_keras_step_on_tflite_input_refused():
+    seq = Sequence.from_dicts(parse_steps("quantize:int8"))
+    with pytest.raises(SequenceError, match="Open the Keras model"):
+        seq.validate("tflite")
+    seq.validate("keras")
+
+
+def test_recipe_roundtrip(tmp_path):
+    r = Recipe(model="m.h5", data="digits", steps=parse_steps("quantize:int8"), seed=3)
+    again = Recipe.load(r.save(tmp_path / "r.json"))
+    assert again == r and again.digest() == r.digest()
+
+
+@pytest.mark.parametrize("content,words", [
+    ("{not json", "not valid JSON"),
+    (json.dumps({"format": 99}), "format 99"),
+    (json.dumps({"modle": "x.h5"}), "unknown field(s) modle"),
+    (json.dumps({"steps": [{"name": "quantize", "params": {"modes": ["int3"]}}]}), "int3"),
+])
+def test_bad_recipes(tmp_path, content, words):
+    p = tmp_path / "bad.json"
+    p.write_text(content)
+    with pytest.raises(SequenceError) as e:
+        Recipe.load(p)
+    assert words in str(e.value)
