@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train-reference", help="train the study's reference CNN (20,410 params)")
     t.add_argument("--data", default="mnist-5k")
     t.add_argument("--out", required=True, help="where to save the .h5")
-    t.add_argument("--epochs", type=int, default=8)
+    t.add_argument("--epochs", type=int, default=15)
     t.add_argument("--seed", type=int, default=0)
     return p
 

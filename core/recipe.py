@@ -22,7 +22,7 @@ class Recipe:
     seed: int = 0
     trust_model_code: bool = False
     latency_runs: int = 200
-    reference_epochs: int = 8
+    reference_epochs: int = 15
 
     def sequence(self) -> Sequence:
         return Sequence.from_dicts(self.steps)

@@ -37,7 +37,7 @@ def compile_for_training(model, learning_rate: float = 1e-3) -> None:
                   metrics=["accuracy"])
 
 
-def train_reference(data: Dataset | str = "mnist-5k", *, epochs: int = 8, batch_size: int = 32,
+def train_reference(data: Dataset | str = "mnist-5k", *, epochs: int = 15, batch_size: int = 32,
                     seed: int = 0, callbacks=None) -> Artifact:
     """Train the reference CNN deterministically on `data` (28x28 images)."""
     ds = load_dataset(data, seed=seed) if isinstance(data, str) else data
