@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class RunResult:
     dataset: Dataset | None
     variants: list = field(default_factory=list)
     cancelled: bool = False
+    timings: list = field(default_factory=list)  # (what, seconds): loading, each step, evaluation
 
 
 def cache_dir() -> Path:
@@ -60,6 +62,11 @@ def reference_model(recipe: Recipe, ctx: Context) -> Artifact:
     save_keras(art.model, path)
     ctx.log(f"trained the reference CNN; saved to {path}")
     return art
+
+
+def expected_kind(model: str) -> str:
+    """The artifact kind a recipe's model will load as (by name, before loading it)."""
+    return "tflite" if str(model).lower().endswith(".tflite") else "keras"
 
 
 def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None):
@@ -91,17 +98,29 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
     ctx = ctx or Context(seed=recipe.seed)
     sequence = recipe.sequence()
     result = RunResult(recipe, None)
+    clock = time.perf_counter()
+
+    def lap(what: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        result.timings.append((what, now - clock))
+        clock = now
+
+    # Refuse an impossible order before spending time on loading or training.
+    sequence.validate(original.kind if original is not None else expected_kind(recipe.model))
     try:
         original, ds = prepare(recipe, ctx, original)
         sequence.validate(original.kind)
         ctx.dataset = ds
         result.dataset = ds
+        lap("load model and data")
 
         def emit(art: Artifact) -> Artifact:
             ctx.progress(Progress("evaluate", f"evaluating {art.name}", None))
             v = Variant(art, evaluate(art, ds, latency_runs=recipe.latency_runs, tflm=tflm))
             result.variants.append(v)
             on_variant(v)
+            lap(f"evaluate {art.name}")
             return art
 
         heads = [emit(original)]
@@ -109,7 +128,9 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
             ctx.cancel.check()
             new_heads = []
             for head in heads:
-                for out in step.run(head, ctx):
+                outs = step.run(head, ctx)
+                lap(f"{step.name} on {head.name}")
+                for out in outs:
                     name = out.name if head.name == "original" else f"{head.name}+{out.name}"
                     new_heads.append(emit(dataclasses.replace(out, name=name)))
                     ctx.cancel.check()
