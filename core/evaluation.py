@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.artifact import Artifact
-from core.tflm_check import TflmResult, check_tflm
+from core.tflm_check import check_tflm
 
 LATENCY_RUNS = 200
 WARMUP_RUNS = 20
@@ -157,6 +157,3 @@ class LiteRTRunner:
             times.append(time.perf_counter_ns() - t)
         return _median_p90(times)
 
-
-def tflm_result(m: Metrics) -> TflmResult | None:
-    return TflmResult(**m.tflm) if m.tflm else None

@@ -45,8 +45,3 @@ def _keras_value_range(model) -> tuple:
                 return (0.0, round(1.0 / scale, 3))
     return (0.0, 1.0)
 
-
-def io_name(artifact: Artifact) -> str:
-    from pathlib import Path
-
-    return f"model '{Path(artifact.source).name}'"
