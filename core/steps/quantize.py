@@ -37,6 +37,9 @@ class QuantizeStep(Step):
     class Params:
         modes: list = field(default_factory=lambda: ["int8"])
         representative_samples: int = 200
+        # MCUs run batch 1; a fixed batch folds Reshape/Flatten shape arithmetic into constants
+        # (the reference CNN loses SHAPE, STRIDED_SLICE and PACK ops: ~1 KB and ~450 B of arena).
+        batch_one: bool = True
 
     def validate_params(self):
         if isinstance(self.params.modes, str):
@@ -57,7 +60,7 @@ class QuantizeStep(Step):
             ctx.cancel.check()
             ctx.progress(Progress(self.name, f"converting: {MODES[mode]}", i / len(self.params.modes)))
             data = convert(artifact.model, mode, ctx.dataset, self.params.representative_samples,
-                           seed=ctx.seed)
+                           seed=ctx.seed, batch_one=self.params.batch_one)
             verify(data, mode)
             ctx.log(f"quantize: {mode} -> {len(data):,} bytes")
             results.append(artifact.derive(kind=TFLITE, name=mode, step=f"quantize:{mode}", data=data))
@@ -65,15 +68,33 @@ class QuantizeStep(Step):
         return results
 
 
-def convert(model, mode: str, dataset=None, samples: int = 200, *, seed: int = 0) -> bytes:
-    """Run the real TFLite converter on a Keras model in one of `MODES`."""
+def _converter(model, batch_one: bool):
+    from core.tf_env import tf
+
+    t = tf()
+    if not batch_one:
+        return t.lite.TFLiteConverter.from_keras_model(model)
+    specs = [t.TensorSpec([1, *inp.shape[1:]], inp.dtype) for inp in model.inputs]
+    if len(specs) == 1:
+        fn = t.function(lambda x: model(x, training=False))
+    else:
+        fn = t.function(lambda *xs: model(list(xs), training=False))
+    return t.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function(*specs)], model)
+
+
+def convert(model, mode: str, dataset=None, samples: int = 200, *, seed: int = 0,
+            batch_one: bool = True) -> bytes:
+    """Run the real TFLite converter on a Keras model in one of `MODES`.
+
+    With `batch_one` the input batch is fixed to 1, as on a microcontroller.
+    """
     from core.data import representative
     from core.tf_env import tf
 
     if mode in NEEDS_DATA and dataset is None:
         raise ConversionError(f"Mode '{mode}' needs representative data; choose a dataset.")
     t = tf()
-    conv = t.lite.TFLiteConverter.from_keras_model(model)
+    conv = _converter(model, batch_one)
     if mode != "float32":
         conv.optimizations = [t.lite.Optimize.DEFAULT]
     if mode == "float16":

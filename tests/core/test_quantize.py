@@ -72,3 +72,12 @@ def test_unknown_mode_rejected():
 def test_data_required_for_calibrated_modes(trained_reference):
     with pytest.raises(ConversionError, match="representative data"):
         QuantizeStep(modes=["int8"]).run(trained_reference, Context(dataset=None))
+
+
+def test_batch_one_folds_shape_arithmetic(trained_reference, adapted_mnist, variants):
+    ops = r.op_names(r.read_model(variants["int8"].data))
+    assert ops == ["RESHAPE", "CONV_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED"]
+    dynamic_batch = QuantizeStep(modes=["int8"], batch_one=False).run(
+        trained_reference, Context(dataset=adapted_mnist))[0]
+    assert "SHAPE" in r.op_names(r.read_model(dynamic_batch.data))
+    assert len(variants["int8"].data) < len(dynamic_batch.data)
