@@ -27,6 +27,9 @@ class Artifact:
         The file the chain started from (or a description such as ``"reference CNN"``).
     history : tuple of str
         The steps applied so far, in order, each as a short description.
+    info : dict
+        What each step measured about its result (e.g. per-layer sparsity), keyed by step name;
+        inherited by derived artifacts so a variant carries the story of its whole chain.
     """
 
     kind: str
@@ -35,6 +38,7 @@ class Artifact:
     model: Any = None
     data: bytes | None = None
     history: tuple[str, ...] = field(default_factory=tuple)
+    info: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if self.kind == KERAS and self.model is None:
@@ -52,10 +56,14 @@ class Artifact:
     def is_tflite(self) -> bool:
         return self.kind == TFLITE
 
-    def derive(self, *, kind: str, name: str, step: str, model: Any = None, data: bytes | None = None):
-        """A new artifact produced by `step` from this one."""
+    def derive(self, *, kind: str, name: str, step: str, model: Any = None, data: bytes | None = None,
+               info: dict | None = None):
+        """A new artifact produced by `step` from this one; `info` is what the step measured."""
+        merged = dict(self.info)
+        if info:
+            merged[step.split(":")[0]] = info
         return Artifact(kind=kind, name=name, source=self.source, model=model, data=data,
-                        history=self.history + (step,))
+                        history=self.history + (step,), info=merged)
 
     def __repr__(self) -> str:
         size = f", {len(self.data)} B" if self.data else ""

@@ -69,7 +69,8 @@ class Sequence:
 def parse_steps(text: str) -> list[dict]:
     """Parse the CLI form ``quantize:int8,quantize:dynamic`` (or ``quantize:int8+dynamic``).
 
-    Each comma-separated item is ``name[:mode][:key=value...]``. Adjacent quantize items become one
+    Each comma-separated item is ``name[:value][:key=value...]``; a bare value sets the step's
+    primary parameter (the modes of quantize, the sparsity of prune, the clusters of cluster). Adjacent quantize items become one
     quantize step producing one variant per mode, since quantization modes are alternatives.
     """
     items: list[dict] = []
@@ -82,6 +83,8 @@ def parse_steps(text: str) -> list[dict]:
                 params[k.strip()] = _value(v.strip())
             elif name == "quantize":
                 params.setdefault("modes", []).extend(a.split("+"))
+            elif getattr(REGISTRY.get(name), "primary", None):
+                params[REGISTRY[name].primary] = _value(a)  # prune:0.8, cluster:16
             else:
                 raise SequenceError(f"In '{raw}': give parameters as key=value (e.g. {name}:epochs=2).")
         if name == "quantize" and items and items[-1]["name"] == "quantize" and set(params) <= {"modes"}:

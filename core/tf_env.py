@@ -32,3 +32,10 @@ def set_seed(seed: int) -> None:
         tf().config.experimental.enable_op_determinism()
     except Exception:  # already enabled or unsupported on this build: determinism is best-effort
         pass
+
+
+def tfmot():
+    """Return `tensorflow_model_optimization` (needs the Keras 2 set up above)."""
+    import tensorflow_model_optimization
+
+    return tensorflow_model_optimization

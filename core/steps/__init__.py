@@ -1,10 +1,15 @@
 """Optimization components, one module each. `REGISTRY` maps a step name to its class."""
 
 from core.steps.base import Context, CancelToken, Step
+from core.steps.cluster import ClusterStep
+from core.steps.prune import PruneStep
+from core.steps.qat import QatStep
 from core.steps.quantize import QuantizeStep
 
-REGISTRY: dict[str, type[Step]] = {
-    QuantizeStep.name: QuantizeStep,
-}
+# In the order a sequence applies them (the GUI lists them so).
+REGISTRY: dict[str, type[Step]] = {cls.name: cls for cls in (
+    PruneStep, ClusterStep, QatStep, QuantizeStep,
+)}
 
-__all__ = ["Context", "CancelToken", "Step", "REGISTRY", "QuantizeStep"]
+__all__ = ["Context", "CancelToken", "Step", "REGISTRY", "PruneStep", "ClusterStep", "QatStep",
+           "QuantizeStep"]

@@ -61,6 +61,7 @@ class Step:
     title: ClassVar[str] = ""
     takes: ClassVar[str] = ""
     gives: ClassVar[str] = ""
+    primary: ClassVar[str | None] = None  # the parameter a bare CLI value sets (prune:0.8)
 
     @dataclass
     class Params:

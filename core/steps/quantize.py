@@ -23,6 +23,7 @@ MODES = {
 }
 PTQ_MODES = ("dynamic", "float16", "full-int", "int8", "16x8")
 NEEDS_DATA = ("full-int", "int8", "16x8")
+FLOAT_ONLY = ("float32", "float16")  # exports that keep no integer arithmetic
 
 
 class QuantizeStep(Step):
@@ -50,6 +51,13 @@ class QuantizeStep(Step):
                                 f"choose from {', '.join(MODES)}.")
         if self.params.representative_samples < 1:
             raise SequenceError("Quantization needs at least 1 representative sample.")
+
+    def check_order(self, previous):
+        floats = [m for m in self.params.modes if m in FLOAT_ONLY]
+        if floats and any(s.name == "qat" for s in previous):
+            return (f"mode(s) {', '.join(floats)} would throw away what quantization-aware training "
+                    "learned (a float export ignores its ranges); choose int8 or full-int after 'qat'.")
+        return None
 
     def outputs(self):
         return list(self.params.modes)

@@ -1,0 +1,93 @@
+"""Weight clustering (tfmot cluster_weights) with fine-tuning, then strip_clustering.
+
+Clustering alone does not shrink a .tflite either (each weight still takes a byte); the LUT
+compression step turns "few distinct values" into few bits per weight on TFLM.
+cluster_weights changes the layers of the model it is given, so it only ever sees our own copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.artifact import KERAS
+from core.errors import SequenceError
+from core.steps.base import Context, Progress, Step
+from core.steps.training import copy_model, fine_tune, kernel_layers, sparsity
+from core.tf_env import keras, tfmot
+
+INITS = {"kmeans++": "KMEANS_PLUS_PLUS", "linear": "LINEAR", "density": "DENSITY_BASED",
+         "random": "RANDOM"}
+
+
+@dataclass
+class ClusterParams:
+    clusters: int = 16
+    init: str = "kmeans++"  # kmeans++, linear, density, random
+    preserve_sparsity: str = "auto"  # auto (when pruned earlier), yes, no
+    epochs: int = 1
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    skip_layers: list = field(default_factory=list)
+
+
+class ClusterStep(Step):
+    name = "cluster"
+    title = "Weight clustering"
+    takes = KERAS
+    gives = KERAS
+    primary = "clusters"
+    Params = ClusterParams
+
+    def validate_params(self):
+        p = self.params
+        if not isinstance(p.clusters, int) or not 2 <= p.clusters <= 256:
+            raise SequenceError("Clustering: the number of clusters must be between 2 and 256 "
+                                "(16 gives 4-bit weights after LUT compression).")
+        if p.init not in INITS:
+            raise SequenceError(f"Clustering: init must be one of {', '.join(INITS)}, not {p.init!r}.")
+        if p.preserve_sparsity not in ("auto", "yes", "no"):
+            raise SequenceError("Clustering: preserve_sparsity is auto, yes or no.")
+
+    def check_order(self, previous):
+        if any(s.name == "qat" for s in previous):
+            return "cluster before 'qat' (cluster-preserving QAT keeps the clusters; the reverse does not)."
+        return None
+
+    def run(self, artifact, ctx: Context) -> list:
+        p = self.params
+        c = tfmot().clustering.keras
+        pruned = any(h.startswith("prune") for h in artifact.history)
+        keep_zeros = p.preserve_sparsity == "yes" or (p.preserve_sparsity == "auto" and pruned)
+        cluster_weights = c.experimental.cluster.cluster_weights if keep_zeros else c.cluster_weights
+        extra = {"preserve_sparsity": True} if keep_zeros else {}
+        init = getattr(c.CentroidInitialization, INITS[p.init])
+        model = copy_model(artifact.model)
+        targets = {layer.name for layer in kernel_layers(model) if layer.name not in p.skip_layers}
+        if not targets:
+            raise SequenceError("Clustering: no layer left to cluster (every kernel layer is skipped).")
+
+        def wrap(layer):  # our own copy: wrapping its built layers keeps their weights
+            if layer.name in targets:
+                return cluster_weights(layer, number_of_clusters=p.clusters,
+                                       cluster_centroids_init=init, **extra)
+            return layer
+
+        clustered = keras().models.clone_model(model, clone_function=wrap)
+        ctx.log(f"cluster: {len(targets)} layer(s) into {p.clusters} clusters ({p.init}"
+                f"{', keeping zeros' if keep_zeros else ''})")
+        fine_tune(clustered, ctx, self.name, epochs=p.epochs, batch_size=p.batch_size,
+                  learning_rate=p.learning_rate)
+        stripped = c.strip_clustering(clustered)
+        uniques = {layer.name: int(np.unique(layer.get_weights()[0]).size)
+                   for layer in kernel_layers(stripped) if layer.name in targets}
+        for name, n in uniques.items():
+            ctx.log(f"cluster: {name} has {n} distinct weight values")
+        info = {"clusters": p.clusters, "distinct_values": uniques, "preserve_sparsity": keep_zeros}
+        if keep_zeros:
+            info["sparsity"] = {layer.name: round(sparsity(layer.get_weights()[0]), 4)
+                                for layer in kernel_layers(stripped) if layer.name in targets}
+        ctx.progress(Progress(self.name, "done", 1.0))
+        return [artifact.derive(kind=KERAS, name="clustered", step=f"cluster:{p.clusters}",
+                                model=stripped, info=info)]
