@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="train (or reuse) the reference CNN on mnist-5k and apply every PTQ mode")
     r.add_argument("--data", default=None, help="mnist-5k (default), digits, mnist, "
                    "fashion-mnist, or a .npz with x_train, y_train, x_test, y_test")
-    r.add_argument("--steps", help="e.g. quantize:int8,quantize:dynamic")
+    r.add_argument("--steps", help="e.g. prune:0.8,qat,quantize:int8 (see `tinyopt presets`)")
+    r.add_argument("--preset", help="a preset id from `tinyopt presets` (e.g. smallest-tflm)")
     r.add_argument("--out", required=True, help="output folder")
     r.add_argument("--seed", type=int, default=None)
     r.add_argument("--latency-runs", type=int, default=None, help="timed invocations (default 200)")
@@ -46,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print JSON instead of a table")
     a.add_argument("--trust-model-code", action="store_true")
 
+    sub.add_parser("presets", help="list the named sequences (--preset ID)")
+
     t = sub.add_parser("train-reference", help="train the study's reference CNN (20,410 params)")
     t.add_argument("--data", default="mnist-5k")
     t.add_argument("--out", required=True, help="where to save the .h5")
@@ -57,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    commands = {"run", "analyze", "train-reference"}
+    commands = set(_subcommands())
     if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
         return _start_app(argv)
     args = _parser().parse_args(argv)
@@ -70,13 +73,18 @@ def main(argv=None) -> int:
         _parser().print_help()
         return 0
     try:
-        return {"run": cmd_run, "analyze": cmd_analyze, "train-reference": cmd_train}[args.command](args)
+        return globals()["cmd_" + args.command.replace("-", "_")](args)  # `cmd_<name>` per subcommand
     except TinyOptError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _subcommands() -> list[str]:
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return list(sub.choices)
 
 
 def _start_app(argv) -> int:
@@ -98,11 +106,18 @@ def _recipe_from_args(args):
     elif args.demo:
         recipe = Recipe(model=REFERENCE, steps=list(DEMO_STEPS))
     else:
-        if not args.steps:
-            raise TinyOptError("Give --steps (e.g. quantize:int8) or a --recipe.")
-        recipe = Recipe(model=str(Path(args.model).resolve()), steps=parse_steps(args.steps))
+        if not (args.steps or args.preset):
+            raise TinyOptError("Give --steps (e.g. quantize:int8), --preset or a --recipe.")
+        recipe = Recipe(model=str(Path(args.model).resolve()),
+                        steps=parse_steps(args.steps) if args.steps else [])
     if args.steps and (args.recipe or args.demo):
         recipe.steps = parse_steps(args.steps)
+    if args.preset:
+        if args.steps:
+            raise TinyOptError("Give either --steps or --preset, not both.")
+        from core.presets import get
+
+        recipe.steps = [dict(s) for s in get(args.preset).steps]
     if args.data:
         recipe.data = args.data
     if args.seed is not None:
@@ -173,7 +188,16 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
+def cmd_presets(args) -> int:
+    from core.presets import PRESETS
+    from core.sequence import Sequence
+
+    for p in PRESETS.values():
+        print(f"{p.id:16} {p.title}\n{'':16} {Sequence.from_dicts(p.steps)!r}\n{'':16} {p.description}\n")
+    return 0
+
+
+def cmd_train_reference(args) -> int:
     from core.reference import save_keras, train_reference
 
     art = train_reference(args.data, epochs=args.epochs, seed=args.seed)

@@ -49,8 +49,21 @@ def report_dict(result) -> dict:
             "name": ds.name, "train": int(len(ds.x_train)), "test": int(len(ds.x_test)),
             "classes": ds.num_classes},
         "cancelled": result.cancelled,
-        "variants": variant_rows([v.metrics for v in result.variants]),
+        "variants": [dict(row, history=list(v.artifact.history), steps=_json_safe(v.artifact.info))
+                     for row, v in zip(variant_rows([v.metrics for v in result.variants]), result.variants)],
+        "failures": [{"branch": b, "error": e} for b, e in getattr(result, "failures", [])],
     }
+
+
+def _json_safe(obj):
+    """Step info as plain JSON (NumPy numbers become Python numbers)."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if hasattr(obj, "item"):
+        return obj.item()
+    return obj
 
 
 def write_report(result, path) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.artifact import Artifact
 from core.data import Dataset, adapt, load_dataset
-from core.errors import Cancelled
+from core.errors import Cancelled, TinyOptError
 from core.evaluation import Metrics, evaluate
 from core.loading import load_model
 from core.model_info import model_io
@@ -41,6 +41,7 @@ class RunResult:
     variants: list = field(default_factory=list)
     cancelled: bool = False
     timings: list = field(default_factory=list)  # (what, seconds): loading, each step, evaluation
+    failures: list = field(default_factory=list)  # (branch, message): a branch that failed, others went on
 
 
 def cache_dir() -> Path:
@@ -128,7 +129,18 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
             ctx.cancel.check()
             new_heads = []
             for head in heads:
-                outs = step.run(head, ctx)
+                try:
+                    outs = step.run(head, ctx)
+                except Cancelled:
+                    raise
+                except TinyOptError as exc:
+                    if len(heads) == 1 and not result.variants[1:]:
+                        raise  # nothing else to show: the user needs the error itself
+                    # One branch of a fan-out failed (say, compressing a hybrid model): report it and
+                    # keep the others.
+                    result.failures.append((f"{head.name} -> {step.name}", str(exc)))
+                    ctx.log(f"{step.name} on {head.name} failed: {exc}")
+                    continue
                 lap(f"{step.name} on {head.name}")
                 for out in outs:
                     name = out.name if head.name == "original" else f"{head.name}+{out.name}"

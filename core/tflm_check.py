@@ -73,6 +73,26 @@ def check_tflm(data: bytes, *, timeout: float = TIMEOUT_S, verify: bool = True) 
     return result
 
 
+def tflm_outputs(data: bytes, inputs, *, timeout: float = TIMEOUT_S):
+    """Outputs of the real TFLM interpreter for each input sample (first input, first output).
+
+    `inputs` must already have the model's input dtype and shape without the batch axis. Raises
+    RuntimeError with TFLM's reason when the model does not run.
+    """
+    import numpy as np
+
+    with tempfile.TemporaryDirectory(prefix="tinyopt-tflm-") as tmp:
+        model, log = Path(tmp) / "model.tflite", Path(tmp) / "tflm.log"
+        model.write_bytes(data)
+        np.savez(Path(tmp) / "in.npz", x=np.asarray(inputs))
+        proc, _, err = _probe(model, log, "--outputs", str(Path(tmp) / "in.npz"),
+                              str(Path(tmp) / "out.npz"), timeout=timeout)
+        if proc.returncode != 0 or not (Path(tmp) / "out.npz").exists():
+            raise RuntimeError(_crash_reason(proc.returncode, err) if proc.returncode
+                               else _failure_reason(err, ""))
+        return np.load(Path(tmp) / "out.npz")["y"]
+
+
 def _verify(model: Path, log: Path, start: int, timeout: float) -> int | None:
     for _ in range(VERIFY_RESTARTS):
         try:

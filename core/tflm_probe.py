@@ -4,6 +4,7 @@
 prints the RecordingMicroAllocator figures. ``... --verify START`` finds the smallest arena, in
 16-byte steps from START, at which the model loads and invokes; it prints each size before trying
 it, because a too-small arena can make TFLM abort the process (the parent then resumes above it).
+``... --outputs IN.npz OUT.npz`` invokes once per sample of IN (array "x") and saves the outputs.
 
 It lives in its own process because TFLM aborts on some models and arenas, and neither the CLI nor
 the GUI may die with it. Imports neither TensorFlow nor Qt.
@@ -96,12 +97,33 @@ def verify(data: bytes, start: int, log_path: str, out) -> int | None:
         restore()
 
 
+def outputs(data: bytes, inputs_path: str, outputs_path: str, log_path: str) -> None:
+    """Invoke once per sample in `inputs_path` (.npz, array "x") and save the outputs as "y"."""
+    import numpy as np
+
+    xs = np.load(inputs_path)["x"]
+    restore = _capture(log_path)
+    try:
+        interp = _run(data, LARGE_ARENA, 0)
+        ys = []
+        for x in xs:
+            interp.set_input(x[None], 0)
+            interp.invoke()
+            ys.append(interp.get_output(0)[0].copy())
+    finally:
+        restore()
+    np.savez(outputs_path, y=np.stack(ys))
+
+
 def main() -> int:
     model, log_path = sys.argv[1], sys.argv[2]
     with open(model, "rb") as f:
         data = f.read()
     out = os.fdopen(os.dup(1), "w")  # our own stdout, kept apart from TFLM's C++ output
-    if len(sys.argv) > 4 and sys.argv[3] == "--verify":
+    if len(sys.argv) > 5 and sys.argv[3] == "--outputs":
+        outputs(data, sys.argv[4], sys.argv[5], log_path)
+        out.write(json.dumps({"outputs": sys.argv[5]}) + "\n")
+    elif len(sys.argv) > 4 and sys.argv[3] == "--verify":
         out.write(json.dumps({"verified": verify(data, int(sys.argv[4]), log_path, out)}) + "\n")
     else:
         out.write(json.dumps(measure(data, log_path)) + "\n")

@@ -71,17 +71,17 @@ def require_data(ctx: Context, step: str):
 
 
 def fine_tune(model, ctx: Context, step: str, *, epochs: int, batch_size: int, learning_rate: float,
-              callbacks=(), from_logits: bool | None = None, compile: bool = True) -> None:
-    """Train `model` in place on the context's training split, reporting and cancellable."""
-    ds = require_data(ctx, step)
+              callbacks=(), from_logits: bool | None = None, compile: bool = True, data=None) -> None:
+    """Train `model` in place on `data` (x, y) or the context's training split; cancellable."""
+    x, y = data if data is not None else (require_data(ctx, step).x_train, ctx.dataset.y_train)
     if compile:
         compile_model(model, learning_rate, outputs_logits(model) if from_logits is None else from_logits)
     if epochs <= 0:
         return
     set_seed(ctx.seed)
-    steps_per_epoch = int(np.ceil(len(ds.x_train) / batch_size))
+    steps_per_epoch = int(np.ceil(len(x) / batch_size))
     cbs = [progress_callback(ctx, step, epochs, steps_per_epoch), *callbacks]
-    model.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True,
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True,
               callbacks=cbs)
 
 
