@@ -24,11 +24,11 @@ class PruneParams:
     schedule: str = "polynomial"  # polynomial (PolynomialDecay) or constant (ConstantSparsity)
     initial_sparsity: float = 0.0  # polynomial only
     begin_step: int = 0
-    end_step: int = -1  # -1: at 70 % of fine-tuning, so the final sparsity is held for the rest
+    end_step: int = -1  # -1: half way through fine-tuning, so the rest recovers at final sparsity
     frequency: int = 0  # 0: about ten mask updates over the schedule
-    epochs: int = 2
+    epochs: int = 3
     batch_size: int = 32
-    learning_rate: float = 5e-4
+    learning_rate: float = 1e-3
     skip_layers: list = field(default_factory=list)  # layer names left dense (e.g. the first conv)
     layer_sparsity: dict = field(default_factory=dict)  # layer name -> its own final sparsity
 
@@ -58,7 +58,7 @@ class PruneStep(Step):
         p = self.params
         total = p.epochs * math.ceil(n_train / p.batch_size)
         begin = min(max(0, p.begin_step), total - 1)
-        end = p.end_step if p.end_step >= 0 else begin + int(0.7 * (total - begin))
+        end = p.end_step if p.end_step >= 0 else begin + int(0.5 * (total - begin))
         end = min(max(end, begin + 1), total - 1)
         freq = p.frequency or max(1, (end - begin) // 10)
         end = begin + ((end - begin) // freq) * freq  # the last mask update lands exactly on end

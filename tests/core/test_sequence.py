@@ -58,3 +58,30 @@ def test_bad_recipes(tmp_path, content, words):
     with pytest.raises(SequenceError) as e:
         Recipe.load(p)
     assert words in str(e.value)
+
+
+@pytest.mark.parametrize("steps,words", [
+    ("quantize:int8,prune:0.8", "Move 'prune' before"),
+    ("qat,quantize:float16", "float16.*choose int8 or full-int"),
+    ("quantize:int8,compress", "add 'cluster'"),
+    ("prune:0.5,separable", "Move 'separable' first"),
+    ("qat,cluster:16", "cluster before 'qat'"),
+])
+def test_orders_that_cannot_work_are_refused_with_the_fix(steps, words):
+    with pytest.raises(SequenceError, match=words):
+        Sequence.from_dicts(parse_steps(steps)).validate("keras")
+
+
+def test_primary_parameter_from_bare_value():
+    assert parse_steps("prune:0.8,cluster:16:epochs=2") == [
+        {"name": "prune", "params": {"final_sparsity": 0.8}},
+        {"name": "cluster", "params": {"clusters": 16, "epochs": 2}}]
+
+
+def test_every_preset_is_a_valid_sequence():
+    from core.presets import DEFAULT, PRESETS
+
+    assert "smallest-tflm" in PRESETS
+    for preset in PRESETS.values():
+        Sequence.from_dicts(preset.steps).validate("keras")
+    Sequence.from_dicts(DEFAULT).validate("keras")

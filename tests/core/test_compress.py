@@ -1,0 +1,56 @@
+"""LUT compression and stripping: smaller flash, identical outputs on TFLM, mismatches refused."""
+
+import numpy as np
+import pytest
+
+from core.errors import ConversionError
+from core.steps.base import Context
+from core.steps.cluster import ClusterStep
+from core.steps.compress import CompressStep, check_inputs
+from core.steps.quantize import convert
+from core.steps.strip import StripStep
+from core.tflm_check import check_tflm, tflm_outputs
+
+
+@pytest.fixture(scope="module")
+def clustered_int8(trained_reference, adapted_mnist):
+    art = ClusterStep(clusters=8, epochs=1).run(trained_reference, Context(dataset=adapted_mnist))[0]
+    data = convert(art.model, "int8", adapted_mnist)
+    return art.derive(kind="tflite", name="int8", step="quantize:int8", data=data)
+
+
+def test_lut_compression_halves_flash_and_keeps_outputs(clustered_int8, adapted_mnist):
+    out = CompressStep().run(clustered_int8, Context(dataset=adapted_mnist))[0]
+    info = out.info["compress"]
+    assert len(out.data) < 0.6 * len(clustered_int8.data)
+    assert [t["index_bits"] for t in info["tensors"]] == [3]  # the dense kernel: 8 values, 3 bits
+    assert info["decoded_bytes"] == 20_280 and info["arena_added"] > 0
+    x = check_inputs(clustered_int8.data, adapted_mnist)
+    np.testing.assert_array_equal(tflm_outputs(out.data, x), tflm_outputs(clustered_int8.data, x))
+    assert len(out.data) % 4 == 0 and check_tflm(out.data, verify=False).runs
+
+
+def test_per_tensor_lut_on_per_channel_weights_is_refused(clustered_int8, adapted_mnist):
+    # The conv kernel is quantized per channel: one table for all channels decodes wrong values.
+    step = CompressStep(lut_mode="per-tensor", min_bytes=0)
+    with pytest.raises(ConversionError, match="changed the model's outputs"):
+        step.run(clustered_int8, Context(dataset=adapted_mnist))
+
+
+def test_unclustered_model_has_nothing_to_compress(trained_reference, adapted_mnist):
+    data = convert(trained_reference.model, "int8", adapted_mnist)
+    art = trained_reference.derive(kind="tflite", name="int8", step="quantize:int8", data=data)
+    out = CompressStep().run(art, Context(dataset=adapted_mnist))[0]
+    assert out.data == data and out.info["compress"]["tensors"] == []
+    assert any("distinct values" in s for s in out.info["compress"]["skipped"])
+
+
+def test_strip_removes_names_and_keeps_outputs(clustered_int8, adapted_mnist):
+    from core.analysis.tflite_reader import read_model
+
+    out = StripStep().run(clustered_int8, Context())[0]
+    assert len(out.data) < len(clustered_int8.data) - 500
+    model = read_model(out.data)
+    assert all(not t.name for t in model.subgraphs[0].tensors) and not model.signatureDefs
+    x = check_inputs(clustered_int8.data, adapted_mnist, n=16)
+    np.testing.assert_array_equal(tflm_outputs(out.data, x), tflm_outputs(clustered_int8.data, x))
