@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--tflm-probe"]:  # the packaged app's stand-in for `python -m core.tflm_probe`
+        from core.tflm_probe import main as probe
+
+        return probe(argv[1:])
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     commands = set(_subcommands())
     if not argv or (argv[0] not in commands and not argv[0].startswith("-")):

@@ -89,7 +89,31 @@ def evaluate(artifact: Artifact, dataset=None, *, latency_runs: int = LATENCY_RU
             m.latency_ms_median, m.latency_ms_p90 = runner.latency(latency_runs)
     if tflm:
         m.tflm = check_tflm(artifact.data).to_dict()
+        if runner is None and dataset is not None and m.tflm.get("runs"):
+            # e.g. LUT-compressed models: only TFLM has the DECODE kernel, so measure accuracy there.
+            m.accuracy = tflm_accuracy(artifact.data, dataset)
+            m.notes.append("Accuracy measured on TFLM; host latency needs LiteRT and is not measured.")
     return m
+
+
+def tflm_accuracy(data: bytes, ds) -> float | None:
+    """Top-1 accuracy from the real TFLM interpreter, inputs quantized as the model declares."""
+    from core.analysis.tflite_reader import dtype_name, read_model
+    from core.tflm_check import tflm_outputs
+
+    sg = read_model(data).subgraphs[0]
+    t = sg.tensors[sg.inputs[0]]
+    x = ds.x_test.reshape((-1, *[int(d) for d in t.shape[1:]]))
+    dtype = np.dtype(dtype_name(t))
+    q = t.quantization
+    if np.issubdtype(dtype, np.integer) and q is not None and q.scale is not None and len(q.scale):
+        info = np.iinfo(dtype)
+        x = np.clip(np.round(x / q.scale[0] + q.zeroPoint[0]), info.min, info.max)
+    try:
+        out = tflm_outputs(data, x.astype(dtype))
+    except RuntimeError:
+        return None
+    return float(np.mean(np.argmax(out.reshape(len(x), -1), axis=-1) == ds.y_test))
 
 
 def keras_accuracy(model, ds) -> float:

@@ -39,7 +39,9 @@ class TflmResult:
 def _probe(model: Path, log: Path, *extra: str, timeout: float):
     root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-m", "core.tflm_probe", str(model), str(log), *extra],
+    # A frozen (packaged) app has no `python -m`: its own binary takes --tflm-probe instead.
+    entry = ["--tflm-probe"] if getattr(sys, "frozen", False) else ["-m", "core.tflm_probe"]
+    proc = subprocess.run([sys.executable, *entry, str(model), str(log), *extra],
                           capture_output=True, timeout=timeout, env=env, cwd=str(model.parent))
     crash_log = log.read_text("utf-8", "replace") if log.exists() else ""
     return proc, proc.stdout.decode("utf-8", "replace"), crash_log + proc.stderr.decode("utf-8", "replace")

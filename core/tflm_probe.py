@@ -115,16 +115,17 @@ def outputs(data: bytes, inputs_path: str, outputs_path: str, log_path: str) -> 
     np.savez(outputs_path, y=np.stack(ys))
 
 
-def main() -> int:
-    model, log_path = sys.argv[1], sys.argv[2]
+def main(argv=None) -> int:
+    argv = [""] + list(sys.argv[1:] if argv is None else argv)
+    model, log_path = argv[1], argv[2]
     with open(model, "rb") as f:
         data = f.read()
     out = os.fdopen(os.dup(1), "w")  # our own stdout, kept apart from TFLM's C++ output
-    if len(sys.argv) > 5 and sys.argv[3] == "--outputs":
-        outputs(data, sys.argv[4], sys.argv[5], log_path)
-        out.write(json.dumps({"outputs": sys.argv[5]}) + "\n")
-    elif len(sys.argv) > 4 and sys.argv[3] == "--verify":
-        out.write(json.dumps({"verified": verify(data, int(sys.argv[4]), log_path, out)}) + "\n")
+    if len(argv) > 5 and argv[3] == "--outputs":
+        outputs(data, argv[4], argv[5], log_path)
+        out.write(json.dumps({"outputs": argv[5]}) + "\n")
+    elif len(argv) > 4 and argv[3] == "--verify":
+        out.write(json.dumps({"verified": verify(data, int(argv[4]), log_path, out)}) + "\n")
     else:
         out.write(json.dumps(measure(data, log_path)) + "\n")
     out.flush()

@@ -62,10 +62,16 @@ def test_bad_model_file_message(tmp_path):
     assert p.returncode == 2 and "notes.tflite" in p.stderr and "Traceback" not in p.stderr
 
 
-def test_demo(tmp_path):
+@pytest.fixture(scope="module")
+def demo_cache(tmp_path_factory):
+    """A fresh cache shared by the demo runs: the first trains the reference CNN, the rest reuse it."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def test_demo(tmp_path, demo_cache):
     out = tmp_path / "demo"
     p = tinyopt("run", "--demo", "--out", out, "--latency-runs", "50",
-                env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+                env={"XDG_CACHE_HOME": str(demo_cache)})
     assert p.returncode == 0, p.stderr[-2000:]
     rows = {v["name"]: v for v in json.loads((out / "report.json").read_text())["variants"]}
     assert list(rows) == ["original", "dynamic", "float16", "full-int", "int8", "16x8"]
@@ -74,4 +80,22 @@ def test_demo(tmp_path):
     assert abs(int8["accuracy"] - float_model["accuracy"]) <= 0.01
     dynamic = rows["dynamic"]["tflm"]
     assert not dynamic["runs"] and "Hybrid" in dynamic["reason"] and "FULLY_CONNECTED" in dynamic["reason"]
-    assert (tmp_path / "cache" / "tinyopt").is_dir()  # the trained reference is reused next time
+    assert (demo_cache / "tinyopt").is_dir()  # the trained reference is reused next time
+
+
+def test_presets_listed():
+    p = tinyopt("presets")
+    assert p.returncode == 0 and "smallest-tflm" in p.stdout and "prune -> quantize" in p.stdout
+
+
+def test_smallest_tflm_preset_beats_the_study(tmp_path, demo_cache):
+    out = tmp_path / "smallest"
+    p = tinyopt("run", "--demo", "--preset", "smallest-tflm", "--out", out, "--latency-runs", "10",
+                env={"XDG_CACHE_HOME": str(demo_cache)})
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = json.loads((out / "report.json").read_text())["variants"]
+    assert rows[-1]["name"] == "clustered+qat+int8+stripped+compressed"
+    best, float_model = rows[-1], rows[0]
+    assert best["size_bytes"] <= 11_600 < 23_208 and best["tflm"]["runs"]
+    assert best["accuracy"] >= float_model["accuracy"] - 0.01
+    assert best["steps"]["compress"]["arena_added"] > 0  # the RAM it costs is reported
