@@ -176,9 +176,16 @@ def cmd_analyze(args) -> int:
     if args.data:
         _, ds = prepare(Recipe(model=args.path, data=args.data), Context(), original=art)
     m = evaluate(art, ds)
+    mem = None
+    if art.is_tflite:
+        from core.analysis.memory import analyze_memory, memory_table
+
+        mem = analyze_memory(art.data, Path(args.path).name)
     if args.json:
-        print(json.dumps(m.to_dict(), indent=2))
+        print(json.dumps(dict(m.to_dict(), memory=mem.to_dict() if mem else None), indent=2))
         return 0
+    if mem:
+        print(memory_table(mem) + "\n")
     print(table([m]))
     t = m.tflm
     print(f"\nParameters: {m.params:,}")

@@ -1,0 +1,69 @@
+"""Which tensors live in the arena and when, exactly as TFLM's AllocationInfoBuilder marks them.
+
+Time is TFLM's "allocation scope": 0 before the first op, i + 1 while op i runs. Graph inputs and
+outputs are created at 0; an op's outputs at its scope; a tensor lives until the last op that reads
+it, graph outputs until the end. Constants, variables and empty tensors are not planned. Sizes are
+rounded up to TFLM's 16-byte buffer alignment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALIGN = 16
+
+
+def aligned(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+@dataclass
+class Buffer:
+    tensor: int
+    size: int  # aligned bytes
+    first: int
+    last: int
+
+
+def lifetimes(graph, order: list | None = None) -> list[Buffer]:
+    """Planned buffers in tensor-index order (the order TFLM adds them), for ops run in `order`."""
+    order = list(range(len(graph.ops))) if order is None else order
+    first: dict = {}
+    last: dict = {}
+
+    def create(t, scope):
+        first[t] = scope
+        last[t] = scope
+
+    for t in graph.inputs + graph.outputs:
+        create(t, 0)
+    scope = 0
+    for i in order:
+        scope += 1
+        op = graph.ops[i]
+        for t in op.outputs:
+            create(t, scope)
+        for t in op.inputs + op.outputs:
+            if t >= 0 and t in first:
+                last[t] = scope
+    for t in graph.outputs:
+        last[t] = scope
+    out = []
+    for t in graph.tensors:
+        if t.index in first and not t.constant and not t.variable and t.bytes > 0:
+            out.append(Buffer(t.index, aligned(t.bytes), first[t.index], last[t.index]))
+    return out
+
+
+def live_bytes(buffers: list[Buffer], n_ops: int) -> list[int]:
+    """Bytes alive while each op runs (scope 1..n_ops)."""
+    live = [0] * (n_ops + 2)
+    for b in buffers:  # difference array: O(buffers + ops)
+        live[b.first] += b.size
+        live[b.last + 1] -= b.size
+    total, out = 0, []
+    for s in range(n_ops + 1):
+        total += live[s]
+        if s >= 1:
+            out.append(total)
+    return out
