@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench demo clean
+.PHONY: run test bench demo clean package package-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+# The one-folder desktop build (not part of `make test`): dist/tinyopt-studio/tinyopt-studio
+package: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,package]'
+	packaging/build.sh $(PY)
+
+package-check:
+	packaging/check.sh
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info
