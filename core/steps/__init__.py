@@ -3,6 +3,7 @@
 from core.steps.base import Context, CancelToken, Step
 from core.steps.cluster import ClusterStep
 from core.steps.compress import CompressStep
+from core.steps.graph import GraphStep
 from core.steps.prune import PruneStep
 from core.steps.qat import QatStep
 from core.steps.quantize import QuantizeStep
@@ -11,8 +12,8 @@ from core.steps.strip import StripStep
 
 # In the order a sequence applies them (the GUI lists them so).
 REGISTRY: dict[str, type[Step]] = {cls.name: cls for cls in (
-    SeparableStep, PruneStep, ClusterStep, QatStep, QuantizeStep, StripStep, CompressStep,
+    SeparableStep, PruneStep, ClusterStep, QatStep, QuantizeStep, GraphStep, StripStep, CompressStep,
 )}
 
 __all__ = ["Context", "CancelToken", "Step", "REGISTRY", "PruneStep", "ClusterStep", "QatStep",
-           "QuantizeStep", "StripStep", "CompressStep", "SeparableStep"]
+           "QuantizeStep", "StripStep", "CompressStep", "SeparableStep", "GraphStep"]

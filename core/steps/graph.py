@@ -1,0 +1,133 @@
+"""Graph optimization for TFLM (tflite -> tflite): operator order and an offline memory plan.
+
+1. Reorder: run the ops in the order with the smallest peak of live bytes (exact for small
+   branched graphs, greedy beyond; see core.analysis.reorder).
+2. Offline plan: place every planned tensor at an explicit offset (the best of TFLM's own planner
+   and a few first-fit orders) and write it as OfflineMemoryAllocation metadata, which stock TFLM
+   honours. Every plan is verified for overlaps before it is written.
+3. Proof: outputs must be bit-identical to the input model's on TFLM and on LiteRT, and the
+   TFLM-measured arena must not grow; otherwise the model is returned unchanged, with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.artifact import TFLITE
+from core.steps.base import Context, Progress, Step
+
+CHECK_SAMPLES = 16
+
+
+@dataclass
+class GraphParams:
+    reorder: bool = True
+    offline_plan: bool = True
+    time_limit_s: float = 5.0
+
+
+def optimize(data: bytes, p: GraphParams, log=lambda line: None) -> tuple[bytes, dict]:
+    """The rewritten model (or `data` itself when nothing helps) and what was done."""
+    from core.analysis.graph import build_graph
+    from core.analysis.lifetimes import lifetimes
+    from core.analysis.memory import analyze_graph
+    from core.analysis.offline_plan import best_offsets, read_plan, write_plan
+    from core.analysis.reorder import best_order
+    from core.analysis.tflite_writer import to_bytes
+
+    graph = build_graph(data)
+    before = analyze_graph(graph)
+    info = {"ops": len(graph.ops), "lower_bound_before": before.lower_bound,
+            "predicted_head_before": before.predicted_head}
+    if len(graph.model.subgraphs) > 1:
+        return data, dict(info, unchanged="models with several subgraphs are left as they are")
+    if read_plan(graph.model) is not None:
+        return data, dict(info, unchanged="the model already carries an offline memory plan")
+    order = list(range(len(graph.ops)))
+    if p.reorder and len(graph.ops) > 1:
+        found = best_order(graph, time_limit_s=p.time_limit_s)
+        info.update(order_exact=found.exact, order_states=found.states)
+        if found.peak < before.lower_bound:
+            order = found.order
+            log(f"graph: new operator order lowers the live-bytes peak {before.lower_bound:,} -> "
+                f"{found.peak:,} ({'exact' if found.exact else 'heuristic'} search)")
+    buffers = lifetimes(graph, order)
+    after = analyze_graph(graph, order)
+    offsets, how = best_offsets(buffers, after.lower_bound)
+    head = max((o + b.size for b, o in zip(buffers, offsets)), default=0)
+    info.update(lower_bound_after=after.lower_bound, planned_head=head, plan=how)
+    use_plan = p.offline_plan and head < after.predicted_head
+    if order == list(range(len(graph.ops))) and not use_plan:
+        return data, dict(info, unchanged=f"TFLM's own plan ({before.predicted_head:,} B) already "
+                                          f"reaches the best we found; lower bound {before.lower_bound:,} B")
+    model = graph.model
+    sg = model.subgraphs[0]
+    sg.operators = [sg.operators[i] for i in order]
+    if use_plan:
+        write_plan(model, buffers, offsets)
+        log(f"graph: offline plan ({how}) head {head:,} B vs TFLM's greedy {after.predicted_head:,} B")
+    info.update(reordered=order != list(range(len(graph.ops))), offline_plan=use_plan)
+    return to_bytes(model), info
+
+
+def same_outputs(a: bytes, b: bytes, seed: int = 0) -> str | None:
+    """None when both models give bit-identical outputs on TFLM and LiteRT, else what differs."""
+    from core.evaluation import LiteRTRunner
+    from core.tflm_check import tflm_outputs
+
+    ra, rb = LiteRTRunner(a), LiteRTRunner(b)
+    d = ra.inp
+    rng = np.random.default_rng(seed)
+    if np.issubdtype(d["dtype"], np.integer):
+        info = np.iinfo(d["dtype"])
+        x = rng.integers(info.min, info.max, (CHECK_SAMPLES, *d["shape"][1:]), endpoint=True).astype(d["dtype"])
+    else:
+        x = rng.uniform(-1, 1, (CHECK_SAMPLES, *d["shape"][1:])).astype(d["dtype"])
+    for runner_a, runner_b in ((ra, rb),):
+        for sample in x:
+            outs = []
+            for r in (runner_a, runner_b):
+                r.interp.set_tensor(r.inp["index"], sample[None])
+                r.interp.invoke()
+                outs.append(r.interp.get_tensor(r.out["index"]).copy())
+            if not np.array_equal(*outs):
+                return "LiteRT outputs differ"
+    if not np.array_equal(tflm_outputs(a, x), tflm_outputs(b, x)):
+        return "TFLM outputs differ"
+    return None
+
+
+class GraphStep(Step):
+    name = "graph"
+    title = "Graph optimization (operator order, offline memory plan)"
+    takes = TFLITE
+    gives = TFLITE
+    Params = GraphParams
+
+    def run(self, artifact, ctx: Context) -> list:
+        from core.tflm_check import check_tflm
+
+        ctx.progress(Progress(self.name, "searching operator order and memory plan", 0.1))
+        out, info = optimize(artifact.data, self.params, ctx.log)
+        if out is not artifact.data:
+            ctx.progress(Progress(self.name, "checking outputs on TFLM and LiteRT", 0.5))
+            problem = same_outputs(artifact.data, out, ctx.seed)
+            base, new = check_tflm(artifact.data, verify=False), check_tflm(out, verify=False)
+            if problem is None and not new.runs:
+                problem = f"TFLM cannot run the result: {new.reason}"
+            if problem is None and base.runs and new.arena_total > base.arena_total:
+                problem = f"the TFLM arena would grow ({base.arena_total:,} -> {new.arena_total:,} B)"
+            if problem:
+                info["unchanged"] = problem
+                out = artifact.data
+            else:
+                info.update(tflm_head_before=base.arena_head, tflm_head_after=new.arena_head,
+                            tflm_total_before=base.arena_total, tflm_total_after=new.arena_total)
+                ctx.log(f"graph: TFLM arena head {base.arena_head:,} -> {new.arena_head:,} B "
+                        "(measured), outputs bit-identical on TFLM and LiteRT")
+        if "unchanged" in info:
+            ctx.log(f"graph: model unchanged: {info['unchanged']}")
+        ctx.progress(Progress(self.name, "done", 1.0))
+        return [artifact.derive(kind=TFLITE, name="graph", step="graph", data=out, info=info)]
