@@ -47,6 +47,16 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print JSON instead of a table")
     a.add_argument("--trust-model-code", action="store_true")
 
+    e = sub.add_parser("export", help="write a TFLM package: .tflite, C array, op resolver, arena size, report")
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="a .tflite file to package")
+    src.add_argument("--recipe", help="a recipe.json: runs it and packages --variant")
+    e.add_argument("--variant", help="variant name from the recipe's run (e.g. int8)")
+    e.add_argument("--out", required=True, help="folder that receives the package folder")
+    e.add_argument("--zip", action="store_true", help="also write a .zip of the package")
+    e.add_argument("--prefix", default="g_model", help="C symbol prefix (default g_model)")
+    e.add_argument("--overwrite", action="store_true", help="replace an existing package")
+
     sub.add_parser("presets", help="list the named sequences (--preset ID)")
 
     t = sub.add_parser("train-reference", help="train the study's reference CNN (20,410 params)")
@@ -196,6 +206,35 @@ def cmd_analyze(args) -> int:
                   f"tail {t['arena_tail']:,}); loads at {t['arena_verified']:,} bytes")
     for note in m.notes:
         print(note)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from core.export import export_package
+    from core.loading import load_model
+
+    recipe = metrics = original = labels = None
+    if args.model:
+        artifact = load_model(args.model)
+    else:
+        from core.recipe import Recipe
+        from core.runner import run_recipe
+        from core.steps.base import Context
+
+        if not args.variant:
+            raise TinyOptError("Give --variant NAME with --recipe (a variant of the recipe's run).")
+        recipe = Recipe.load(args.recipe)
+        result = run_recipe(recipe, Context(seed=recipe.seed, log=lambda line: print(line, file=sys.stderr)))
+        by_name = {v.name: v for v in result.variants}
+        if args.variant not in by_name:
+            raise TinyOptError(f"No variant '{args.variant}' in this run; variants: {', '.join(by_name)}.")
+        chosen = by_name[args.variant]
+        artifact, metrics, original = chosen.artifact, chosen.metrics, result.variants[0].metrics
+        labels = getattr(result.dataset, "labels", None)
+    path = export_package(artifact, args.out, prefix=args.prefix, make_zip=args.zip, overwrite=args.overwrite,
+                          recipe=recipe, metrics=metrics, original_metrics=original, labels=labels,
+                          progress=lambda msg: print(msg, file=sys.stderr))
+    print(f"Wrote {path}" + (f" and {path}.zip" if args.zip else ""))
     return 0
 
 

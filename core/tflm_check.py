@@ -95,6 +95,14 @@ def tflm_outputs(data: bytes, inputs, *, timeout: float = TIMEOUT_S):
         return np.load(Path(tmp) / "out.npz")["y"]
 
 
+def loads_at(data: bytes, arena_size: int, *, timeout: float = TIMEOUT_S) -> bool:
+    """True when TFLM loads and invokes the model with exactly `arena_size` bytes of arena."""
+    with tempfile.TemporaryDirectory(prefix="tinyopt-tflm-") as tmp:
+        model, log = Path(tmp) / "model.tflite", Path(tmp) / "tflm.log"
+        model.write_bytes(data)
+        return _verify(model, log, arena_size, timeout) == arena_size
+
+
 def _verify(model: Path, log: Path, start: int, timeout: float) -> int | None:
     for _ in range(VERIFY_RESTARTS):
         try:

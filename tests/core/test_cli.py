@@ -99,3 +99,12 @@ def test_smallest_tflm_preset_beats_the_study(tmp_path, demo_cache):
     assert best["size_bytes"] <= 11_600 < 23_208 and best["tflm"]["runs"]
     assert best["accuracy"] >= float_model["accuracy"] - 0.01
     assert best["steps"]["compress"]["arena_added"] > 0  # the RAM it costs is reported
+
+
+def test_export_command(tmp_path):
+    p = tinyopt("export", "--model", shared_model("kws_ref_model.tflite"), "--out", tmp_path, "--zip")
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "kws_ref_model-original" / "op_resolver.h").exists()
+    assert (tmp_path / "kws_ref_model-original.zip").exists()
+    again = tinyopt("export", "--model", shared_model("kws_ref_model.tflite"), "--out", tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr
