@@ -75,8 +75,8 @@ def main(argv=None) -> int:
         return probe(argv[1:])
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     commands = set(_subcommands())
-    if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
-        return _start_app(argv)
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
+        return _start_app(argv)  # `tinyopt`, `tinyopt MODEL`, `tinyopt --recipe R`, ...
     args = _parser().parse_args(argv)
     if args.version:
         from core.report import versions

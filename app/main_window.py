@@ -1,0 +1,410 @@
+"""The main window: load a model, choose data, device and sequence, run in the background, compare."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog, QLabel,
+                               QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
+                               QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from app import jobs
+from app.devices import DEVICES, Device
+from app.qt_graph import GraphWidget
+from app.qt_memory import MemoryWidget
+from app.qt_results import ResultsWidget
+from app.qt_sequence import SequenceWidget
+from app.worker import Job
+
+APP_NAME = "TinyOpt Studio"
+DATASETS = ["mnist-5k", "digits", "mnist", "fashion-mnist"]
+MODEL_FILTER = "Models (*.h5 *.keras *.tflite);;All files (*)"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None):
+        super().__init__()
+        self.settings = settings or QSettings("TinyOpt", APP_NAME)
+        self.loaded = None  # jobs.LoadedModel
+        self.payloads = []  # jobs.VariantPayload, original first
+        self.job = None
+        self.error_box = None
+        self.last_error = ""
+        self.recipe = None
+        self._step_started = {}
+        self.busy = False
+        self.setWindowTitle(APP_NAME)
+        icon = RESOURCES / "icons" / "tinyopt.svg"
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.setAcceptDrops(True)
+        self._build_menu()
+        self._build_ui()
+        self._on_sequence_changed()
+
+    # ---------------------------------------------------------------- layout
+    def _build_menu(self):
+        m = self.menuBar().addMenu("&File")
+        self.open_action = QAction("&Open model…", self, shortcut=QKeySequence.Open, triggered=self._on_open)
+        m.addAction(self.open_action)
+        self.recent_menu = m.addMenu("Open &recent")
+        self._fill_recent()
+        m.addAction(QAction("Load the &reference CNN", self, triggered=lambda: self.loadReference()))
+        m.addSeparator()
+        m.addAction(QAction("Open r&ecipe…", self, triggered=self._on_open_recipe))
+        m.addAction(QAction("&Save recipe…", self, shortcut=QKeySequence.Save, triggered=self._on_save_recipe))
+        m.addSeparator()
+        self.export_action = QAction("&Export selected variant…", self, triggered=self._on_export)
+        self.export_action.setEnabled(False)
+        m.addAction(self.export_action)
+        m.addSeparator()
+        m.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
+
+    def _build_ui(self):
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        form = QFormLayout()
+        self.model_label = QLabel("No model loaded. File › Open, or drop a model here.")
+        self.model_label.setWordWrap(True)
+        form.addRow("Model", self.model_label)
+        self.dataset = QComboBox()
+        self.dataset.addItems(DATASETS + ["Choose .npz…"])
+        self.dataset.activated.connect(self._on_dataset_activated)
+        form.addRow("Dataset", self.dataset)
+        self.device = QComboBox()
+        for d in DEVICES:
+            self.device.addItem(d.name, d)
+        self.device.addItem("Custom…", None)
+        self.device.activated.connect(self._on_device_activated)
+        form.addRow("Device", self.device)
+        self.preset = QComboBox()
+        self.preset.addItem("Presets…", None)
+        from core.presets import PRESETS
+
+        for p in PRESETS.values():
+            self.preset.addItem(p.title, p.id)
+            self.preset.setItemData(self.preset.count() - 1, p.description, Qt.ToolTipRole)
+        self.preset.activated.connect(self._on_preset_activated)
+        form.addRow("Preset", self.preset)
+        lv.addLayout(form)
+        self.sequence = SequenceWidget()
+        self.sequence.sequenceChanged.connect(self._on_sequence_changed)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.sequence)
+        lv.addWidget(scroll, 1)
+        self.validation = QLabel()
+        self.validation.setWordWrap(True)
+        self.validation.setStyleSheet("color: #b00020")
+        lv.addWidget(self.validation)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run")
+        self.run_button.clicked.connect(self._on_run_clicked)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self._on_export)
+        for b in (self.run_button, self.cancel_button, self.export_button):
+            buttons.addWidget(b)
+        lv.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.status = QLabel("Ready")
+        self.status.setWordWrap(True)
+        lv.addWidget(self.progress)
+        lv.addWidget(self.status)
+
+        self.results = ResultsWidget()
+        self.results.variantSelected.connect(self._on_variant_selected)
+        self.memory = MemoryWidget()
+        self.graph = GraphWidget()
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.memory, "Memory")
+        self.tabs.addTab(self.graph, "Graph")
+        self.tabs.addTab(self.log, "Log")
+        right = QSplitter(Qt.Vertical)
+        right.addWidget(self.results)
+        right.addWidget(self.tabs)
+        right.setSizes([260, 640])
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([430, 1100])
+        self.setCentralWidget(split)
+        self._on_device_activated(0)
+        self.resize(1500, 950)
+
+    # ---------------------------------------------------------------- loading
+    def openModel(self, path: str) -> None:
+        self._start(jobs.load(path), self._on_loaded, f"Loading {Path(path).name}")
+
+    def loadReference(self) -> None:
+        self._start(jobs.load(None), self._on_loaded, "Loading the reference CNN (trained on first use)")
+
+    def _on_open(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self.settings.value("last_dir", ""), MODEL_FILTER)
+        if path:
+            self.openModel(path)
+
+    def _on_loaded(self, loaded):
+        self.loaded = loaded
+        self.payloads = []
+        self.results.clearVariants()
+        name = "reference CNN" if loaded.path == "reference" else Path(loaded.path).name
+        self.setWindowTitle(f"{APP_NAME} — {name}")
+        self.model_label.setText(f"{name}: {loaded.summary}")
+        self.memory.setReports(loaded.memory, None, ("original", ""))
+        self.graph.showOriginal(loaded.display_bytes, loaded.display_name, f"original: {name}")
+        if loaded.path != "reference":
+            self._remember(loaded.path)
+        self._on_sequence_changed()
+
+    def _remember(self, path: str):
+        recent = [p for p in (self.settings.value("recent", []) or []) if p != path]
+        self.settings.setValue("recent", [path] + recent[:7])
+        self.settings.setValue("last_dir", str(Path(path).parent))
+        self._fill_recent()
+
+    def _fill_recent(self):
+        self.recent_menu.clear()
+        for p in self.settings.value("recent", []) or []:
+            self.recent_menu.addAction(p, lambda p=p: self.openModel(p))
+        self.recent_menu.setEnabled(bool(self.settings.value("recent", [])))
+
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.openModel(urls[0])
+
+    # ---------------------------------------------------------------- choices
+    def _on_dataset_activated(self, index):
+        if self.dataset.itemText(index) == "Choose .npz…":
+            path, _ = QFileDialog.getOpenFileName(self, "Dataset", "", "NumPy archives (*.npz)")
+            if path:
+                self.dataset.insertItem(index, path)
+                self.dataset.setCurrentIndex(index)
+            else:
+                self.dataset.setCurrentIndex(0)
+        self._on_sequence_changed()
+
+    def _on_device_activated(self, index):
+        device = self.device.itemData(index)
+        if device is None:
+            ram, ok = QInputDialog.getInt(self, "Custom device", "RAM for the arena (KB)", 64, 1, 1 << 20)
+            flash, ok2 = QInputDialog.getInt(self, "Custom device", "Flash for the model (KB)", 512, 1, 1 << 22) \
+                if ok else (0, False)
+            if not (ok and ok2):
+                self.device.setCurrentIndex(0)
+                return self._on_device_activated(0)
+            device = Device(f"Custom ({ram} KB RAM / {flash} KB flash)", ram * 1024, flash * 1024)
+            self.device.insertItem(index, device.name, device)
+            self.device.setCurrentIndex(index)
+        self.results.setDevice(device)
+        self.memory.setBudget(device.ram, device.name)
+
+    def _on_preset_activated(self, index):
+        preset_id = self.preset.itemData(index)
+        if preset_id:
+            from core.presets import PRESETS
+
+            self.sequence.setRecipeSteps(PRESETS[preset_id].steps)
+
+    def currentRecipe(self):
+        from core.recipe import Recipe
+
+        model = self.loaded.path if self.loaded else "reference"
+        return Recipe(model=model, data=self.dataset.currentText(), steps=self.sequence.recipeSteps())
+
+    def _on_sequence_changed(self):
+        from core.errors import TinyOptError
+        from core.sequence import Sequence
+
+        problem = ""
+        steps = self.sequence.recipeSteps()
+        try:
+            if not steps:
+                problem = "Switch on at least one step."
+            else:
+                kind = self.loaded.artifact.kind if self.loaded else "keras"
+                Sequence.from_dicts(steps).validate(kind)
+        except TinyOptError as exc:
+            problem = str(exc)
+        self.validation.setText(problem)
+        self.run_button.setEnabled(not problem and self.loaded is not None and not self.busy)
+
+    # ---------------------------------------------------------------- running
+    def _start(self, fn, on_done, what: str) -> bool:
+        if self.busy:
+            self._error("Busy", "Wait for the current work to finish, or cancel it.")
+            return False
+        self.job = Job(self)
+        s = self.job.signals
+        s.progressed.connect(self._on_progress)
+        s.logged.connect(self._log)
+        s.variantReady.connect(self._on_variant_ready)
+        s.finished.connect(lambda result: self._on_job_finished(on_done, result))
+        s.failed.connect(self._on_job_failed)
+        self._set_busy(True, what)
+        self._log(what)
+        self.job.start(fn)
+        return True
+
+    def _set_busy(self, busy: bool, text: str):
+        self.busy = busy
+        self.run_button.setEnabled(not busy)
+        self.open_action.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        self.status.setText(text)
+        self.progress.setRange(0, 0 if busy else 1000)
+        if not busy:
+            self.progress.setValue(0)
+            self._on_sequence_changed()
+
+    def _on_run_clicked(self):
+        if self.loaded is None:
+            return
+        self.recipe = self.currentRecipe()
+        self.payloads = []
+        self.results.clearVariants()
+        self._step_started = {}
+        job_fn = jobs.run(self.recipe, self.loaded.artifact, lambda p: self.job.signals.variantReady.emit(p))
+        self._start(job_fn, self._on_run_finished, "Running " + " → ".join(s["name"] for s in self.recipe.steps))
+
+    def _on_cancel_clicked(self):
+        if self.job is not None:
+            self.job.cancel()
+            self.status.setText("Cancelling after the current batch…")
+
+    def _on_progress(self, p):
+        now = time.monotonic()
+        started = self._step_started.setdefault(p.step, now)
+        if p.fraction is None:
+            self.progress.setRange(0, 0)
+            self.status.setText(f"{p.step}: {p.message}")
+            return
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(int(p.fraction * 1000))
+        eta = ""
+        if 0.02 < p.fraction < 1:
+            eta = f" — about {(now - started) * (1 - p.fraction) / p.fraction:.0f} s left in this step"
+        self.status.setText(f"{p.step}: {p.message}{eta}")
+
+    def _on_variant_ready(self, payload):
+        self.payloads.append(payload)
+        self.results.addVariant(payload.variant)
+        self._log(f"variant ready: {payload.variant.name}")
+
+    def _on_run_finished(self, result):
+        self.run_result = result
+        n = len(self.payloads)
+        if result.cancelled:
+            self.status.setText(f"Cancelled: kept {n} variant(s).")
+        else:
+            failures = "; ".join(f"{b}: {e}" for b, e in result.failures)
+            self.status.setText(f"Done: {n} variant(s)." + (f" Failed branches: {failures}" if failures else ""))
+
+    def _on_job_finished(self, on_done, result):
+        self._set_busy(False, "Ready")
+        on_done(result)
+
+    def _on_job_failed(self, message, trace):
+        self._set_busy(False, "Ready")
+        if trace:
+            self._log(trace)
+        self._log("error: " + message)
+        self._error("TinyOpt Studio", message)
+
+    # ---------------------------------------------------------------- views
+    def _on_variant_selected(self, index):
+        payload = self.payloads[index] if index < len(self.payloads) else None
+        if payload is None:
+            return
+        v = payload.variant
+        original = self.payloads[0].memory if self.payloads and self.payloads[0].memory else \
+            (self.loaded.memory if self.loaded else None)
+        self.memory.setReports(original, payload.memory if index else None, ("original", v.name))
+        exportable = v.artifact.is_tflite
+        self.export_button.setEnabled(exportable)
+        self.export_action.setEnabled(exportable)
+        if v.artifact.is_tflite and index:
+            self.graph.showVariant(v.artifact.data, f"{v.name}.tflite", f"variant: {v.name}")
+
+    def _on_export(self):
+        from core.export import package_name
+
+        index = self.results.selectedIndex()
+        if index is None or not self.payloads[index].variant.artifact.is_tflite:
+            return
+        from app.export_dialog import ExportDialog
+
+        v = self.payloads[index].variant
+        dialog = ExportDialog(v.name, package_name(v.artifact.source, v.name),
+                              self.settings.value("export_dir", str(Path.cwd() / "out")), self)
+        if dialog.exec() != ExportDialog.Accepted:
+            return
+        self.settings.setValue("export_dir", dialog.folder.text())
+        labels = getattr(getattr(getattr(self, "run_result", None), "dataset", None), "labels", None)
+        fn = jobs.export(v.artifact, dialog.folder.text(), dialog.prefix.text(), dialog.zip.isChecked(),
+                         dialog.overwrite.isChecked(), self.recipe, v.metrics, self.payloads[0].variant.metrics,
+                         labels)
+        self._start(fn, lambda path: self.status.setText(f"Exported to {path}"), f"Exporting {v.name}")
+
+    # ---------------------------------------------------------------- recipes
+    def _on_save_recipe(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Save recipe", "recipe.json", "Recipes (*.json)")
+        if path:
+            self.currentRecipe().save(path)
+            self._log(f"saved recipe {path}")
+
+    def _on_open_recipe(self):
+        from core.errors import TinyOptError
+        from core.recipe import Recipe
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open recipe", "", "Recipes (*.json)")
+        if not path:
+            return
+        try:
+            recipe = Recipe.load(path)
+        except TinyOptError as exc:
+            return self._error("Recipe", str(exc))
+        self.applyRecipe(recipe)
+
+    def applyRecipe(self, recipe) -> None:
+        self.sequence.setRecipeSteps(recipe.steps)
+        if recipe.data not in [self.dataset.itemText(i) for i in range(self.dataset.count())]:
+            self.dataset.insertItem(0, recipe.data)
+        self.dataset.setCurrentText(recipe.data)
+        if recipe.model != "reference" and (self.loaded is None or self.loaded.path != recipe.model):
+            self.openModel(recipe.model)
+
+    # ---------------------------------------------------------------- misc
+    def _log(self, line: str):
+        self.log.appendPlainText(line)
+
+    def _error(self, title: str, text: str):
+        self.last_error = text
+        self.error_box = QMessageBox(QMessageBox.Critical, title, text, QMessageBox.Ok, self)
+        self.error_box.open()  # window-modal, never blocks the event loop
+
+    def shutdown(self):
+        """Stop background work and the Netron servers; release the web pages."""
+        if self.job is not None and self.job.isRunning():
+            self.job.cancel()
+            self.job.wait(60_000)
+        self.graph.stop()
+
+    def closeEvent(self, event):
+        self.shutdown()
+        super().closeEvent(event)

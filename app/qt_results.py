@@ -1,0 +1,111 @@
+"""The results table: one row per variant (original first), sortable; the selection drives the views."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+COLUMNS = ["variant", "size B", "Δ size", "accuracy", "Δ acc (pt)", "latency ms", "runs on TFLM",
+           "TFLM arena B", "flash B", "fits device"]
+BAD = QColor("#f4c7c3")
+
+
+class _Item(QTableWidgetItem):
+    """Sorts by the number it shows (kept in UserRole), not by its text."""
+
+    def __init__(self, text: str, key=None):
+        super().__init__(text)
+        self.setData(Qt.UserRole, key if key is not None else text)
+        self.setFlags(self.flags() & ~Qt.ItemIsEditable)
+
+    def __lt__(self, other):
+        a, b = self.data(Qt.UserRole), other.data(Qt.UserRole)
+        try:
+            return (a is None, a) < (b is None, b)
+        except TypeError:
+            return str(a) < str(b)
+
+
+class ResultsWidget(QTableWidget):
+    variantSelected = Signal(int)  # index into the variants list
+
+    def __init__(self, parent=None):
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setSortingEnabled(True)
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.itemSelectionChanged.connect(self._on_selection_changed)
+        self.variants = []
+        self.device = None
+
+    def clearVariants(self) -> None:
+        self.variants = []
+        self.setRowCount(0)
+
+    def addVariant(self, variant) -> None:
+        self.variants.append(variant)
+        self.setSortingEnabled(False)
+        row = self.rowCount()
+        self.insertRow(row)
+        for col, item in enumerate(self._items(len(self.variants) - 1)):
+            self.setItem(row, col, item)
+        self.setSortingEnabled(True)
+        if row == 0 or len(self.variants) == 2:
+            self.selectRow(self.rowCount() - 1)
+
+    def setDevice(self, device) -> None:
+        self.device = device
+        self.setSortingEnabled(False)
+        for row in range(self.rowCount()):
+            index = self.item(row, 0).data(Qt.UserRole + 1)
+            for col, item in enumerate(self._items(index)):
+                self.setItem(row, col, item)
+        self.setSortingEnabled(True)
+
+    def selectedIndex(self) -> int | None:
+        rows = self.selectionModel().selectedRows()
+        return self.item(rows[0].row(), 0).data(Qt.UserRole + 1) if rows else None
+
+    def _on_selection_changed(self):
+        index = self.selectedIndex()
+        if index is not None:
+            self.variantSelected.emit(index)
+
+    def _items(self, index: int) -> list:
+        m = self.variants[index].metrics
+        base = self.variants[0].metrics
+        t = m.tflm or {}
+        d_size = None if index == 0 else (m.size_bytes - base.size_bytes) / base.size_bytes * 100
+        d_acc = None if index == 0 or m.accuracy is None or base.accuracy is None else (m.accuracy - base.accuracy) * 100
+        runs = "-" if not t else ("yes" if t.get("runs") else "no")
+        flash = m.size_bytes if m.kind == "tflite" else None
+        fits, why = (True, "")
+        if self.device is not None and m.kind == "tflite":
+            fits, why = self.device.fits(flash, t.get("arena_total"))
+        cells = [
+            (m.name, m.name), (f"{m.size_bytes:,}", m.size_bytes),
+            ("" if d_size is None else f"{d_size:+.1f}%", d_size),
+            ("-" if m.accuracy is None else f"{m.accuracy:.4f}", m.accuracy),
+            ("" if d_acc is None else f"{d_acc:+.2f}", d_acc),
+            ("-" if m.latency_ms_median is None else f"{m.latency_ms_median:.3f}", m.latency_ms_median),
+            (runs, runs), ("-" if not t.get("arena_total") else f"{t['arena_total']:,}", t.get("arena_total")),
+            ("-" if flash is None else f"{flash:,}", flash),
+            ("-" if m.kind != "tflite" or self.device is None else ("yes" if fits else "no"), fits),
+        ]
+        items = [_Item(text, key) for text, key in cells]
+        items[0].setData(Qt.UserRole + 1, index)
+        if t and not t.get("runs"):
+            items[6].setToolTip(t.get("reason", ""))
+            items[6].setBackground(QBrush(BAD))
+        if not fits:
+            items[9].setToolTip(why)
+            for item in items:
+                item.setBackground(QBrush(BAD))
+        if m.notes:
+            items[0].setToolTip("\n".join(m.notes))
+        return items
