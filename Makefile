@@ -12,7 +12,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The window, with the reference CNN (trained on first use, then cached) and the default sequence.
 run: $(STAMP)
+	$(VENV)/bin/tinyopt
+
+demo: $(STAMP)
 	$(VENV)/bin/tinyopt run --demo --out out/demo
 
 test: $(STAMP)

@@ -25,6 +25,9 @@ def main(argv=None) -> int:
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
         if "--no-sandbox" not in flags:
             os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (flags + " --no-sandbox").strip()
+    # TensorFlow and Mesa's LLVM-based GL drivers clash inside one process (a segfault once the web
+    # view renders); the window does not need GL, so Qt's X11 backend is kept off it.
+    os.environ.setdefault("QT_XCB_GL_INTEGRATION", "none")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

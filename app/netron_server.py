@@ -34,12 +34,17 @@ class NetronServer:
 
     def stop(self) -> None:
         if self.address:
+            import threading
+
             import netron
 
+            serving = [t for t in threading.enumerate() if getattr(t, "address", None) == self.address]
             try:
                 netron.stop(self.address)
             except Exception:  # already stopped; nothing to release
                 pass
+            for t in serving:  # the socket is released when its thread leaves select() (<= 0.25 s)
+                t.join(2)
             self.address = None
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -1,0 +1,66 @@
+"""Netron: served on 127.0.0.1 only, stopped on close; the real web view blocks outside hosts."""
+
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from tests.conftest import ROOT, shared_model
+
+
+def _port_open(address) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(address) == 0
+
+
+def test_netron_serves_on_localhost_and_stops_on_close(qtbot):
+    from app.qt_graph import GraphWidget
+
+    w = GraphWidget()
+    qtbot.addWidget(w)
+    w.showOriginal(shared_model("kws_ref_model.tflite").read_bytes(), "kws.tflite")
+    address = w.original.server.address
+    assert address[0] == "127.0.0.1"
+    assert b"netron" in urllib.request.urlopen(w.original.server.url, timeout=10).read().lower()
+    w.close()
+    assert w.original.server.address is None and not _port_open(address)
+
+
+SCRIPT = r"""
+import os, sys, time
+os.environ.pop("TINYOPT_NO_WEBENGINE", None)
+os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
+import tensorflow  # the app loads it before the first web view (see app/qt_graph.py)
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.qt_graph import GraphWidget, HAVE_WEBENGINE
+if not HAVE_WEBENGINE:
+    print("NO-WEBENGINE"); sys.stdout.flush(); os._exit(0)
+w = GraphWidget(); w.resize(1000, 700); w.show()
+w.showOriginal(open(sys.argv[1], "rb").read(), "kws.tflite")
+page = w.original.view.page()
+def probe():
+    page.runJavaScript("fetch('https://example.com/ping').catch(() => 0); document.cookie",
+                       lambda cookie: print("COOKIE", cookie))
+QTimer.singleShot(6000, probe)
+def done():
+    print("BLOCKED", w.interceptor.blocked)
+    print("CONSENT-SCREEN", "Accept" in (w.original.view.page().title() or ""))
+    w.stop(); sys.stdout.flush(); os._exit(0)
+QTimer.singleShot(9000, done)
+app.exec()
+"""
+
+
+def test_web_view_sets_consent_and_blocks_outside_hosts():
+    p = subprocess.run([sys.executable, "-c", SCRIPT, str(shared_model("kws_ref_model.tflite"))], cwd=ROOT,
+                       capture_output=True, text=True, timeout=180,
+                       env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": "/tmp"})
+    if "NO-WEBENGINE" in p.stdout:
+        pytest.skip("QtWebEngine is not available here")
+    assert "COOKIE" in p.stdout and "consent=" in p.stdout, p.stdout + p.stderr[-2000:]
+    assert "https://example.com/ping" in p.stdout  # the page's outside request was blocked

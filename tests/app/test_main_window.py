@@ -1,0 +1,82 @@
+"""The window as a user drives it: load, toggle, run, cancel, bad files."""
+
+import subprocess
+import sys
+
+from tests.app.conftest import wait_idle
+from tests.conftest import ROOT, shared_model
+
+
+def test_window_opens_without_tensorflow():
+    code = ("import sys, time; t = time.perf_counter()\n"
+            "from PySide6.QtWidgets import QApplication\n"
+            "from app.main_window import MainWindow\n"
+            "app = QApplication([]); w = MainWindow(); w.show(); app.processEvents()\n"
+            "print('tensorflow' in sys.modules, w.windowTitle())")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+    assert p.stdout.strip() == "False TinyOpt Studio", p.stderr[-1000:]
+
+
+def test_loading_a_model_fills_title_and_views(window, qtbot):
+    window.openModel(str(shared_model("kws_ref_model.tflite")))
+    wait_idle(qtbot, window)
+    assert window.windowTitle() == "TinyOpt Studio — kws_ref_model.tflite"
+    assert "TFLITE model, 53,936 bytes" in window.model_label.text()
+    assert "13 operators" in window.memory._caption.text()
+    assert window.graph.original.server.address[0] == "127.0.0.1"
+
+
+def test_toggling_components_changes_the_recipe_and_flags_bad_orders(window, qtbot):
+    window.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8"]}}])
+    assert [s["name"] for s in window.currentRecipe().steps] == ["quantize"]
+    window.sequence.box("prune").setChecked(True)
+    assert [s["name"] for s in window.currentRecipe().steps] == ["prune", "quantize"]
+    window.openModel(str(shared_model("kws_ref_model.tflite")))
+    wait_idle(qtbot, window)
+    assert "needs a Keras model" in window.validation.text() and not window.run_button.isEnabled()
+    window.sequence.box("prune").setChecked(False)
+    window.sequence.box("quantize").setChecked(False)
+    window.sequence.box("graph").setChecked(True)
+    assert window.validation.text() == "" and window.run_button.isEnabled()
+
+
+def test_run_shows_variants_and_moves_the_progress_bar(window, qtbot, tiny_h5):
+    window.openModel(str(tiny_h5))
+    wait_idle(qtbot, window)
+    window.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8", "dynamic"]}}])
+    values = []
+    window.progress.valueChanged.connect(values.append)
+    window.run_button.click()
+    wait_idle(qtbot, window, 300_000)
+    assert window.results.rowCount() == 3 and window.status.text().startswith("Done: 3 variant(s)")
+    assert any(v > 0 for v in values)
+    names = [window.results.item(r, 0).text() for r in range(3)]
+    assert names == ["original", "dynamic", "int8"]  # modes in the panel's order
+    window.results.selectRow(2)
+    assert window.export_button.isEnabled() and "int8" in window.memory._caption.text()
+
+
+def test_cancel_returns_to_ready_with_finished_variants(window, qtbot, tiny_h5):
+    window.openModel(str(tiny_h5))
+    wait_idle(qtbot, window)
+    window.sequence.setRecipeSteps([{"name": "prune", "params": {"epochs": 20}},
+                                    {"name": "quantize", "params": {"modes": ["int8"]}}])
+    window.run_button.click()
+    qtbot.waitUntil(lambda: window.results.rowCount() >= 1 and "prune" in window.status.text(), timeout=120_000)
+    window.cancel_button.click()
+    wait_idle(qtbot, window, 120_000)
+    assert window.status.text().startswith("Cancelled: kept 1 variant(s)")
+    assert window.results.rowCount() == 1 and window.run_button.isEnabled()
+
+
+def test_bad_file_shows_a_dialog_and_keeps_the_previous_model(window, qtbot, tmp_path):
+    window.openModel(str(shared_model("kws_ref_model.tflite")))
+    wait_idle(qtbot, window)
+    bad = tmp_path / "broken.tflite"
+    bad.write_bytes(b"\x00" * 100)
+    window.openModel(str(bad))
+    wait_idle(qtbot, window)
+    assert window.error_box is not None and "broken.tflite" in window.error_box.text()
+    assert window.loaded.path.endswith("kws_ref_model.tflite")
+    assert window.windowTitle().endswith("kws_ref_model.tflite")
