@@ -20,11 +20,13 @@ def build_reference(input_shape=(28, 28)):
     k = keras()
     model = k.Sequential([
         k.layers.InputLayer(input_shape=input_shape),
-        k.layers.Reshape((28, 28, 1)),
-        k.layers.Conv2D(12, (3, 3), activation="relu"),
-        k.layers.MaxPooling2D((2, 2)),
-        k.layers.Flatten(),
-        k.layers.Dense(10),
+        # Fixed names: Keras numbers default names per process, and users (and tests) name layers
+        # in skip lists.
+        k.layers.Reshape((28, 28, 1), name="reshape"),
+        k.layers.Conv2D(12, (3, 3), activation="relu", name="conv2d"),
+        k.layers.MaxPooling2D((2, 2), name="max_pooling2d"),
+        k.layers.Flatten(name="flatten"),
+        k.layers.Dense(10, name="dense"),
     ], name="reference_cnn")
     compile_for_training(model)
     return model

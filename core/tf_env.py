@@ -21,7 +21,12 @@ def tf():
 def keras():
     """Return Keras 2 (`tf_keras`), the Keras that tfmot and the converter share."""
     import tf_keras
+    from tf_keras.src.saving import saving_lib
 
+    # tf_keras keeps "save .keras as a zip" in a thread-local set only in the importing thread; the
+    # app imports it in a worker, and other threads would then write HDF5 into .keras files.
+    if not hasattr(saving_lib._SAVING_V3_ENABLED, "value"):
+        saving_lib._SAVING_V3_ENABLED.value = True
     return tf_keras
 
 
