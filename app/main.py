@@ -35,7 +35,9 @@ def main(argv=None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("TinyOpt Studio")
+    app.setDesktopFileName("tinyopt-studio")
     window = MainWindow()
+    app.setWindowIcon(window.windowIcon())
     from core.presets import DEFAULT
 
     window.sequence.setRecipeSteps(DEFAULT)

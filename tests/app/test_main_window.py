@@ -12,10 +12,10 @@ def test_window_opens_without_tensorflow():
             "from PySide6.QtWidgets import QApplication\n"
             "from app.main_window import MainWindow\n"
             "app = QApplication([]); w = MainWindow(); w.show(); app.processEvents()\n"
-            "print('tensorflow' in sys.modules, w.windowTitle())")
+            "print('tensorflow' in sys.modules, w.windowTitle(), w.windowIcon().isNull())")
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
-    assert p.stdout.strip() == "False TinyOpt Studio", p.stderr[-1000:]
+    assert p.stdout.strip() == "False TinyOpt Studio False", p.stderr[-1000:]
 
 
 def test_loading_a_model_fills_title_and_views(window, qtbot):
