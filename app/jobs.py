@@ -29,9 +29,17 @@ def load(path: str | None, trust_model_code: bool = False):
     """A job loading `path` (None: the reference CNN, trained on first use and cached)."""
 
     def job(ctx):
-        from core.tf_env import tf
+        from core.tf_env import tf, tfmot
 
         tf()  # TensorFlow enters the process here, off the GUI thread (the graph view waits for it)
+        # Heavy first-time imports and parsing hold Python's GIL for a long time; do them now, not
+        # while a run is on (the window must never stall then).
+        tfmot()
+        import ai_edge_litert.interpreter  # noqa: F401
+
+        from core.data import load_dataset
+
+        load_dataset("mnist-5k")
         from core.evaluation import model_bytes
         from core.loading import load_model
         from core.recipe import REFERENCE, Recipe

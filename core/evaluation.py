@@ -116,8 +116,11 @@ def tflm_accuracy(data: bytes, ds) -> float | None:
     return float(np.mean(np.argmax(out.reshape(len(x), -1), axis=-1) == ds.y_test))
 
 
-def keras_accuracy(model, ds) -> float:
-    logits = model.predict(ds.x_test, batch_size=256, verbose=0)
+def keras_accuracy(model, ds, batch_size: int = 256) -> float:
+    # Eager batches rather than predict(): no graph tracing, which holds Python's GIL for long
+    # stretches and would freeze the GUI thread beside it.
+    logits = np.concatenate([np.asarray(model(ds.x_test[i:i + batch_size], training=False))
+                             for i in range(0, len(ds.x_test), batch_size)])
     return float(np.mean(np.argmax(logits, axis=-1) == ds.y_test))
 
 
