@@ -167,7 +167,7 @@ def smallest_summary(results, float_acc) -> str:
     lines = []
     for seed, res in results:
         best = res.variants[-1]
-        plain = next((v for v in res.variants if v.name == "int8"), None)
+        plain = next((v for v in res.variants if v.name.endswith("int8")), None)  # before strip/LUT
         m, comp = best.metrics, best.artifact.info.get("compress", {})
         arena = m.tflm.get("arena_total") if m.tflm else None
         plain_arena = plain.metrics.tflm.get("arena_total") if plain and plain.metrics.tflm else None
