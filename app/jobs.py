@@ -1,6 +1,7 @@
-"""The engine calls the GUI runs in the background: plain functions of a core Context. Qt-free.
+"""The engine jobs the window runs, as top-level functions `fn(ctx, emit, *args)`. Qt-free.
 
-They only call core; each returns plain data the window shows.
+They run in a child process (app/worker.py), call only core, and return plain, picklable data:
+no Keras objects cross back to the window.
 """
 
 from __future__ import annotations
@@ -11,55 +12,47 @@ from pathlib import Path
 
 @dataclass
 class LoadedModel:
-    artifact: object
     path: str  # file path, or "reference"
+    kind: str  # "keras" or "tflite"
     display_bytes: bytes  # what Netron shows
     display_name: str
     memory: object  # MemoryReport of the model (a float32 conversion for Keras models)
     summary: str
+    trust_model_code: bool = False
 
 
 @dataclass
 class VariantPayload:
-    variant: object  # core.runner.Variant
+    name: str
+    metrics: object  # core.evaluation.Metrics
+    artifact: object  # core.artifact.Artifact for .tflite variants (exportable), else None
     memory: object  # MemoryReport or None (Keras variants)
 
+    @property
+    def is_tflite(self) -> bool:
+        return self.artifact is not None
 
-def load(path: str | None, trust_model_code: bool = False):
-    """A job loading `path` (None: the reference CNN, trained on first use and cached)."""
 
-    def job(ctx):
-        from core.tf_env import tf, tfmot
+def load(ctx, emit, path: str | None, trust_model_code: bool = False) -> LoadedModel:
+    """Load `path` (None: the reference CNN, trained on first use and cached)."""
+    from core.evaluation import model_bytes
+    from core.loading import load_model
+    from core.recipe import REFERENCE, Recipe
+    from core.runner import reference_model
 
-        tf()  # TensorFlow enters the process here, off the GUI thread (the graph view waits for it)
-        # Heavy first-time imports and parsing hold Python's GIL for a long time; do them now, not
-        # while a run is on (the window must never stall then).
-        tfmot()
-        import ai_edge_litert.interpreter  # noqa: F401
-
-        from core.data import load_dataset
-
-        load_dataset("mnist-5k")
-        from core.evaluation import model_bytes
-        from core.loading import load_model
-        from core.recipe import REFERENCE, Recipe
-        from core.runner import reference_model
-
-        if path is None:
-            art = reference_model(Recipe(), ctx)
-            name = "reference_cnn.h5"
-        else:
-            art = load_model(path, trust_model_code=trust_model_code)
-            name = Path(path).name if not Path(path).is_dir() else Path(path).name + ".pb"
-        memory, note = _memory_of(art)
-        params = art.model.count_params() if art.is_keras else None
-        summary = (f"{art.kind.upper()} model, {len(model_bytes(art)):,} bytes"
-                   + (f", {params:,} parameters" if params else "") + note)
-        shown = art.data if art.is_tflite else model_bytes(art)
-        return LoadedModel(art, path or REFERENCE, shown, name if art.is_tflite else Path(name).stem + ".h5",
-                           memory, summary)
-
-    return job
+    if path is None:
+        art = reference_model(Recipe(), ctx)
+        name = "reference_cnn.h5"
+    else:
+        art = load_model(path, trust_model_code=trust_model_code)
+        name = Path(path).name
+    memory, note = _memory_of(art)
+    params = art.model.count_params() if art.is_keras else None
+    summary = (f"{art.kind.upper()} model, {len(model_bytes(art)):,} bytes"
+               + (f", {params:,} parameters" if params else "") + note)
+    shown = art.data if art.is_tflite else model_bytes(art)
+    return LoadedModel(path or REFERENCE, art.kind, shown, name if art.is_tflite else Path(name).stem + ".h5",
+                       memory, summary, trust_model_code)
 
 
 def _memory_of(art):
@@ -75,28 +68,28 @@ def _memory_of(art):
         return None, f"; no per-layer memory ({str(exc).splitlines()[0][:120]})"
 
 
-def run(recipe, original, on_payload):
-    """A job running `recipe` on the loaded `original`, reporting each evaluated variant."""
+def run(ctx, emit, recipe_dict: dict) -> dict:
+    """Run a recipe, emitting a VariantPayload per evaluated variant; return the run's summary."""
+    from core.analysis.memory import analyze_memory
+    from core.recipe import Recipe
+    from core.runner import run_recipe
 
-    def job(ctx):
-        from core.analysis.memory import analyze_memory
-        from core.runner import run_recipe
+    def on_variant(v):
+        art = v.artifact
+        emit(VariantPayload(v.name, v.metrics, art if art.is_tflite else None,
+                            analyze_memory(art.data) if art.is_tflite else None))
 
-        def on_variant(v):
-            memory = analyze_memory(v.artifact.data) if v.artifact.is_tflite else None
-            on_payload(VariantPayload(v, memory))
-
-        return run_recipe(recipe, ctx, original=original, on_variant=on_variant)
-
-    return job
+    result = run_recipe(Recipe.from_dict(recipe_dict), ctx, on_variant=on_variant)
+    return {"cancelled": result.cancelled, "failures": result.failures,
+            "labels": list(getattr(result.dataset, "labels", []) or [])}
 
 
-def export(artifact, out_dir, prefix, make_zip, overwrite, recipe, metrics, original_metrics, labels):
-    def job(ctx):
-        from core.export import export_package
+def export(ctx, emit, artifact, out_dir, prefix, make_zip, overwrite, recipe_dict, metrics, original_metrics,
+           labels):
+    from core.export import export_package
+    from core.recipe import Recipe
 
-        return export_package(artifact, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
-                              recipe=recipe, metrics=metrics, original_metrics=original_metrics,
-                              labels=labels, progress=ctx.log)
-
-    return job
+    recipe = Recipe.from_dict(recipe_dict) if recipe_dict else None
+    return export_package(artifact, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
+                          recipe=recipe, metrics=metrics, original_metrics=original_metrics,
+                          labels=labels, progress=ctx.log)

@@ -25,12 +25,6 @@ def main(argv=None) -> int:
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
         if "--no-sandbox" not in flags:
             os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (flags + " --no-sandbox").strip()
-    # TensorFlow and Mesa's LLVM-based GL drivers clash inside one process (a segfault once the web
-    # view renders); the window does not need GL, so Qt's X11 backend is kept off it.
-    os.environ.setdefault("QT_XCB_GL_INTEGRATION", "none")
-    # The engine runs in a thread of this process: hand Python's GIL over more often than every
-    # 5 ms so the event loop keeps up while it trains.
-    sys.setswitchinterval(0.001)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -65,12 +59,7 @@ def main(argv=None) -> int:
         QTimer.singleShot(200, snap)
     code = app.exec()
     window.shutdown()
-    # QtWebEngine (Chromium) and TensorFlow both tear down process-wide state at interpreter exit,
-    # and together they abort ("free(): invalid pointer"). Everything is saved and stopped by now,
-    # so leave without that teardown.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

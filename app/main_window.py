@@ -143,11 +143,11 @@ class MainWindow(QMainWindow):
         self.resize(1500, 950)
 
     # ---------------------------------------------------------------- loading
-    def openModel(self, path: str) -> None:
-        self._start(jobs.load(path), self._on_loaded, f"Loading {Path(path).name}")
+    def openModel(self, path: str, trust_model_code: bool = False) -> None:
+        self._start(jobs.load, self._on_loaded, f"Loading {Path(path).name}", path, trust_model_code)
 
     def loadReference(self) -> None:
-        self._start(jobs.load(None), self._on_loaded, "Loading the reference CNN (trained on first use)")
+        self._start(jobs.load, self._on_loaded, "Loading the reference CNN (trained on first use)", None)
 
     def _on_open(self):
         path, _ = QFileDialog.getOpenFileName(self, "Open model", self.settings.value("last_dir", ""), MODEL_FILTER)
@@ -225,7 +225,9 @@ class MainWindow(QMainWindow):
         from core.recipe import Recipe
 
         model = self.loaded.path if self.loaded else "reference"
-        return Recipe(model=model, data=self.dataset.currentText(), steps=self.sequence.recipeSteps())
+        trust = bool(self.loaded and self.loaded.trust_model_code)
+        return Recipe(model=model, data=self.dataset.currentText(), steps=self.sequence.recipeSteps(),
+                      trust_model_code=trust)
 
     def _on_sequence_changed(self):
         from core.errors import TinyOptError
@@ -237,7 +239,7 @@ class MainWindow(QMainWindow):
             if not steps:
                 problem = "Switch on at least one step."
             else:
-                kind = self.loaded.artifact.kind if self.loaded else "keras"
+                kind = self.loaded.kind if self.loaded else "keras"
                 Sequence.from_dicts(steps).validate(kind)
         except TinyOptError as exc:
             problem = str(exc)
@@ -245,7 +247,7 @@ class MainWindow(QMainWindow):
         self.run_button.setEnabled(not problem and self.loaded is not None and not self.busy)
 
     # ---------------------------------------------------------------- running
-    def _start(self, fn, on_done, what: str) -> bool:
+    def _start(self, fn, on_done, what: str, *args) -> bool:
         if self.busy:
             self._error("Busy", "Wait for the current work to finish, or cancel it.")
             return False
@@ -258,7 +260,7 @@ class MainWindow(QMainWindow):
         s.failed.connect(self._on_job_failed)
         self._set_busy(True, what)
         self._log(what)
-        self.job.start(fn)
+        self.job.start(fn, *args)
         return True
 
     def _set_busy(self, busy: bool, text: str):
@@ -279,8 +281,8 @@ class MainWindow(QMainWindow):
         self.payloads = []
         self.results.clearVariants()
         self._step_started = {}
-        job_fn = jobs.run(self.recipe, self.loaded.artifact, lambda p: self.job.signals.variantReady.emit(p))
-        self._start(job_fn, self._on_run_finished, "Running " + " → ".join(s["name"] for s in self.recipe.steps))
+        self._start(jobs.run, self._on_run_finished, "Running " + " → ".join(s["name"] for s in self.recipe.steps),
+                    self.recipe.to_dict())
 
     def _on_cancel_clicked(self):
         if self.job is not None:
@@ -303,16 +305,16 @@ class MainWindow(QMainWindow):
 
     def _on_variant_ready(self, payload):
         self.payloads.append(payload)
-        self.results.addVariant(payload.variant)
-        self._log(f"variant ready: {payload.variant.name}")
+        self.results.addVariant(payload)
+        self._log(f"variant ready: {payload.name}")
 
     def _on_run_finished(self, result):
         self.run_result = result
         n = len(self.payloads)
-        if result.cancelled:
+        if result["cancelled"]:
             self.status.setText(f"Cancelled: kept {n} variant(s).")
         else:
-            failures = "; ".join(f"{b}: {e}" for b, e in result.failures)
+            failures = "; ".join(f"{b}: {e}" for b, e in result["failures"])
             self.status.setText(f"Done: {n} variant(s)." + (f" Failed branches: {failures}" if failures else ""))
 
     def _on_job_finished(self, on_done, result):
@@ -331,35 +333,33 @@ class MainWindow(QMainWindow):
         payload = self.payloads[index] if index < len(self.payloads) else None
         if payload is None:
             return
-        v = payload.variant
         original = self.payloads[0].memory if self.payloads and self.payloads[0].memory else \
             (self.loaded.memory if self.loaded else None)
-        self.memory.setReports(original, payload.memory if index else None, ("original", v.name))
-        exportable = v.artifact.is_tflite
-        self.export_button.setEnabled(exportable)
-        self.export_action.setEnabled(exportable)
-        if v.artifact.is_tflite and index:
-            self.graph.showVariant(v.artifact.data, f"{v.name}.tflite", f"variant: {v.name}")
+        self.memory.setReports(original, payload.memory if index else None, ("original", payload.name))
+        self.export_button.setEnabled(payload.is_tflite)
+        self.export_action.setEnabled(payload.is_tflite)
+        if payload.is_tflite and index:
+            self.graph.showVariant(payload.artifact.data, f"{payload.name}.tflite", f"variant: {payload.name}")
 
     def _on_export(self):
         from core.export import package_name
 
         index = self.results.selectedIndex()
-        if index is None or not self.payloads[index].variant.artifact.is_tflite:
+        if index is None or not self.payloads[index].is_tflite:
             return
         from app.export_dialog import ExportDialog
 
-        v = self.payloads[index].variant
+        v = self.payloads[index]
         dialog = ExportDialog(v.name, package_name(v.artifact.source, v.name),
                               self.settings.value("export_dir", str(Path.cwd() / "out")), self)
         if dialog.exec() != ExportDialog.Accepted:
             return
         self.settings.setValue("export_dir", dialog.folder.text())
-        labels = getattr(getattr(getattr(self, "run_result", None), "dataset", None), "labels", None)
-        fn = jobs.export(v.artifact, dialog.folder.text(), dialog.prefix.text(), dialog.zip.isChecked(),
-                         dialog.overwrite.isChecked(), self.recipe, v.metrics, self.payloads[0].variant.metrics,
-                         labels)
-        self._start(fn, lambda path: self.status.setText(f"Exported to {path}"), f"Exporting {v.name}")
+        labels = (getattr(self, "run_result", None) or {}).get("labels")
+        self._start(jobs.export, lambda path: self.status.setText(f"Exported to {path}"), f"Exporting {v.name}",
+                    v.artifact, dialog.folder.text(), dialog.prefix.text(), dialog.zip.isChecked(),
+                    dialog.overwrite.isChecked(), self.recipe.to_dict() if self.recipe else None, v.metrics,
+                    self.payloads[0].metrics, labels)
 
     # ---------------------------------------------------------------- recipes
     def _on_save_recipe(self):

@@ -6,16 +6,14 @@ off-the-record profile, a script injected at document creation that sets the `co
 rewrites the page's version tag to 0.0.0 and its date to today, and a request interceptor that
 blocks every host but 127.0.0.1/localhost. Without QtWebEngine, "Open in browser" remains.
 
-Chromium's libraries and TensorFlow's clash when TensorFlow is loaded second (a segfault in
-TensorFlow's import), so the web views are created only once TensorFlow is in the process: the
-first model load imports it in the background, then the views appear. Pages are deleted before
-their profile on shutdown, as QtWebEngine requires.
+TensorFlow never enters the window's process (jobs run in a child, app/worker.py): Chromium's
+libraries and TensorFlow's clash in one process. Pages are deleted before their profile on
+shutdown, as QtWebEngine requires.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import webbrowser
 
 from PySide6.QtCore import QUrl
@@ -142,8 +140,7 @@ class GraphWidget(QWidget):
         layout.addWidget(split)
 
     def _profile(self):
-        # Only once TensorFlow is loaded (see the module's docstring).
-        if HAVE_WEBENGINE and self.profile is None and "tensorflow" in sys.modules:
+        if HAVE_WEBENGINE and self.profile is None:
             self.profile, self.interceptor = make_profile(None)
         return self.profile
 

@@ -11,10 +11,11 @@ from core.errors import Cancelled, SequenceError
 
 
 class CancelToken:
-    """Set from any thread; checked by steps between batches and between steps."""
+    """Set from any thread (or process: pass a multiprocessing Event); checked by steps between
+    batches and between steps."""
 
-    def __init__(self):
-        self._event = threading.Event()
+    def __init__(self, event=None):
+        self._event = event if event is not None else threading.Event()
 
     def cancel(self) -> None:
         self._event.set()

@@ -33,7 +33,6 @@ SCRIPT = r"""
 import os, sys, time
 os.environ.pop("TINYOPT_NO_WEBENGINE", None)
 os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
-import tensorflow  # the app loads it before the first web view (see app/qt_graph.py)
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
