@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         form = QFormLayout()
         self.model_label = QLabel("No model loaded. File › Open, or drop a model here.")
         self.model_label.setWordWrap(True)
+        self.model_label.setMinimumHeight(44)  # two lines: name and summary
         form.addRow("Model", self.model_label)
         self.dataset = QComboBox()
         self.dataset.addItems(DATASETS + ["Choose .npz…"])

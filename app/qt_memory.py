@@ -22,6 +22,7 @@ class MemoryWidget(QWidget):
         self._ram = pg.PlotWidget(title="RAM per operator (live activations, bytes)")
         self._timeline = pg.PlotWidget(title="Memory timeline (live bytes while each operator runs)")
         for plot in (self._flash, self._ram, self._timeline):
+            plot.getAxis("left").setWidth(64)  # room for "80000" whatever the data
             plot.showGrid(y=True, alpha=0.3)
             plot.addLegend(offset=(-10, 10))
             layout.addWidget(plot, 1)

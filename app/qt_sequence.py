@@ -30,7 +30,20 @@ class _StepBox(QGroupBox):
             editor = self._editor(f.name, getattr(defaults, f.name))
             self._editors[f.name] = editor
             form.addRow(f.name.replace("_", " "), editor)
-        self.toggled.connect(lambda _: self.changed.emit())
+        self.toggled.connect(self._on_toggled)
+        self.showParams(False)
+
+    def showParams(self, on: bool) -> None:
+        # Only switched-on steps show their parameters: the list stays short enough to read.
+        for editor in self._editors.values():
+            editor.setVisible(on)
+            label = self.layout().labelForField(editor)
+            if label is not None:
+                label.setVisible(on)
+
+    def _on_toggled(self, on: bool) -> None:
+        self.showParams(on)
+        self.changed.emit()
 
     def _editor(self, name, value):
         if self.cls.name == "quantize" and name == "modes":
@@ -138,5 +151,6 @@ class SequenceWidget(QWidget):
             fresh = dataclasses.asdict(box.cls.Params())
             box.setParams({**fresh, **by_name.get(name, {})})
             box.setChecked(name in by_name)
+            box.showParams(name in by_name)
             box.blockSignals(False)
         self.sequenceChanged.emit()
