@@ -80,3 +80,25 @@ def test_bad_file_shows_a_dialog_and_keeps_the_previous_model(window, qtbot, tmp
     assert window.error_box is not None and "broken.tflite" in window.error_box.text()
     assert window.loaded.path.endswith("kws_ref_model.tflite")
     assert window.windowTitle().endswith("kws_ref_model.tflite")
+
+
+def test_export_from_the_window(window, qtbot, tiny_h5, tmp_path, monkeypatch):
+    from app import export_dialog
+
+    window.openModel(str(tiny_h5))
+    wait_idle(qtbot, window)
+    window.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8"]}}])
+    window.run_button.click()
+    wait_idle(qtbot, window, 300_000)
+    window.results.selectRow(1)
+
+    def accept(dialog):
+        dialog.folder.setText(str(tmp_path / "exports"))
+        return export_dialog.ExportDialog.Accepted
+
+    monkeypatch.setattr(export_dialog.ExportDialog, "exec", accept)
+    window.export_button.click()
+    wait_idle(qtbot, window, 300_000)
+    assert window.status.text().startswith("Exported to ")
+    (folder,) = (tmp_path / "exports").iterdir()
+    assert (folder / "op_resolver.h").exists() and (folder / "recipe.json").exists()
