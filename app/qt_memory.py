@@ -30,7 +30,8 @@ class MemoryWidget(QWidget):
         layout.addWidget(self._hover)
         self._reports = (None, None)
         self._budget = None
-        self._timeline.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        for plot in (self._flash, self._ram, self._timeline):
+            plot.scene().sigMouseMoved.connect(lambda pos, plot=plot: self._on_mouse_moved(pos, plot))
 
     def setReports(self, original, variant, names=("original", "variant")) -> None:
         """Draw `original` and `variant` (core.analysis.memory.MemoryReport or None)."""
@@ -80,11 +81,12 @@ class MemoryWidget(QWidget):
                                                 label=f"RAM budget {self._budget[0]:,} B", labelOpts={"position": 0.1})
             self._timeline.addItem(self._budget_line)
 
-    def _on_mouse_moved(self, pos) -> None:
+    def _on_mouse_moved(self, pos, plot) -> None:
+        """Show the operator under the pointer (any of the three plots) with its numbers."""
         r = self._reports[1] or self._reports[0]
-        if r is None or not self._timeline.sceneBoundingRect().contains(pos):
+        if r is None or not plot.sceneBoundingRect().contains(pos):
             return
-        x = self._timeline.plotItem.vb.mapSceneToView(pos).x()
+        x = plot.plotItem.vb.mapSceneToView(pos).x()
         i = int(round(x))
         if 0 <= i < len(r.ops):
             o = r.ops[i]

@@ -102,3 +102,19 @@ def test_export_from_the_window(window, qtbot, tiny_h5, tmp_path, monkeypatch):
     assert window.status.text().startswith("Exported to ")
     (folder,) = (tmp_path / "exports").iterdir()
     assert (folder / "op_resolver.h").exists() and (folder / "recipe.json").exists()
+
+
+def test_memory_hover_names_the_operator(qtbot):
+    from PySide6.QtCore import QPointF
+
+    from app.qt_memory import MemoryWidget
+    from core.analysis.memory import analyze_memory
+
+    w = MemoryWidget()
+    qtbot.addWidget(w)
+    w.resize(900, 700)
+    w.show()
+    w.setReports(analyze_memory(shared_model("kws_ref_model.tflite").read_bytes()), None)
+    qtbot.wait(50)
+    w._on_mouse_moved(w._ram.plotItem.vb.mapViewToScene(QPointF(1, 100)), w._ram)
+    assert w._hover.text().startswith("op 1 DEPTHWISE_CONV_2D") and "RAM live 16,000 B" in w._hover.text()
