@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from app import jobs
+from app import jobs, recent_files
 from app.devices import DEVICES, Device
 from app.qt_graph import GraphWidget
 from app.qt_memory import MemoryWidget
@@ -169,16 +169,33 @@ class MainWindow(QMainWindow):
         self._on_sequence_changed()
 
     def _remember(self, path: str):
-        recent = [p for p in (self.settings.value("recent", []) or []) if p != path]
-        self.settings.setValue("recent", [path] + recent[:7])
+        recent_files.remember(self.settings, path)
         self.settings.setValue("last_dir", str(Path(path).parent))
         self._fill_recent()
 
     def _fill_recent(self):
         self.recent_menu.clear()
-        for p in self.settings.value("recent", []) or []:
-            self.recent_menu.addAction(p, lambda p=p: self.openModel(p))
-        self.recent_menu.setEnabled(bool(self.settings.value("recent", [])))
+        paths = recent_files.read(self.settings)
+        for p in paths:
+            action = self.recent_menu.addAction(p, lambda p=p: self._open_recent(p))
+            if not Path(p).exists():
+                action.setText(f"{p}  (not found)")
+                action.setToolTip("The file was moved or deleted; choosing it removes it from this list.")
+        if paths:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear this list", self._clear_recent)
+        self.recent_menu.setEnabled(bool(paths))
+
+    def _open_recent(self, path: str):
+        if not Path(path).exists():
+            recent_files.forget(self.settings, path)
+            self._fill_recent()
+            return self._error("Open recent", f"{path} no longer exists; it was removed from the recent list.")
+        self.openModel(path)
+
+    def _clear_recent(self):
+        recent_files.forget(self.settings)
+        self._fill_recent()
 
     def dragEnterEvent(self, event):
         if event.mimeData().hasUrls():
