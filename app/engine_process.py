@@ -21,8 +21,8 @@ def child_main(fn, args, queue, cancel_event, seed: int) -> None:
     try:
         result = fn(ctx, lambda payload: queue.put(("variant", payload)), *args)
     except TinyOptError as exc:
-        queue.put(("failed", str(exc), ""))
+        queue.put(("failed", str(exc), "", exc))
     except Exception as exc:  # a bug or an unexpected library error: report it, the window lives on
-        queue.put(("failed", f"Unexpected error: {type(exc).__name__}: {exc}", traceback.format_exc()))
+        queue.put(("failed", f"Unexpected error: {type(exc).__name__}: {exc}", traceback.format_exc(), None))
     else:
         queue.put(("finished", result))

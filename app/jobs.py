@@ -68,7 +68,7 @@ def _memory_of(art):
         return None, f"; no per-layer memory ({str(exc).splitlines()[0][:120]})"
 
 
-def run(ctx, emit, recipe_dict: dict) -> dict:
+def run(ctx, emit, recipe_dict: dict, trust_model_code: bool = False) -> dict:
     """Run a recipe, emitting a VariantPayload per evaluated variant; return the run's summary."""
     from core.analysis.memory import analyze_memory
     from core.recipe import Recipe
@@ -79,7 +79,8 @@ def run(ctx, emit, recipe_dict: dict) -> dict:
         emit(VariantPayload(v.name, v.metrics, art if art.is_tflite else None,
                             analyze_memory(art.data) if art.is_tflite else None))
 
-    result = run_recipe(Recipe.from_dict(recipe_dict), ctx, on_variant=on_variant)
+    result = run_recipe(Recipe.from_dict(recipe_dict), ctx, on_variant=on_variant,
+                        trust_model_code=trust_model_code)
     return {"cancelled": result.cancelled, "failures": result.failures,
             "labels": list(getattr(result.dataset, "labels", []) or [])}
 

@@ -21,6 +21,7 @@ from app.worker import Job
 
 APP_NAME = "TinyOpt Studio"
 DATASETS = ["mnist-5k", "digits", "mnist", "fashion-mnist"]
+NO_DATA = "No data"
 MODEL_FILTER = "Models (*.h5 *.keras *.tflite);;All files (*)"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -35,6 +36,7 @@ class MainWindow(QMainWindow):
         self.error_box = None
         self.last_error = ""
         self.recipe = None
+        self.base_recipe = None  # the last recipe opened
         self._step_started = {}
         self.busy = False
         self.setWindowTitle(APP_NAME)
@@ -73,7 +75,7 @@ class MainWindow(QMainWindow):
         self.model_label.setMinimumHeight(44)  # two lines: name and summary
         form.addRow("Model", self.model_label)
         self.dataset = QComboBox()
-        self.dataset.addItems(DATASETS + ["Choose .npz…"])
+        self.dataset.addItems(DATASETS + [NO_DATA, "Choose .npz…"])
         self.dataset.activated.connect(self._on_dataset_activated)
         form.addRow("Dataset", self.dataset)
         self.device = QComboBox()
@@ -240,12 +242,19 @@ class MainWindow(QMainWindow):
             self.sequence.setRecipeSteps(PRESETS[preset_id].steps)
 
     def currentRecipe(self):
+        """The recipe the window shows: fields it has no editor for (seed, latency runs, reference
+        epochs) come from the last recipe opened, so opening and running or saving reproduces it."""
+        import dataclasses
+
         from core.recipe import Recipe
 
         model = self.loaded.path if self.loaded else "reference"
-        trust = bool(self.loaded and self.loaded.trust_model_code)
-        return Recipe(model=model, data=self.dataset.currentText(), steps=self.sequence.recipeSteps(),
-                      trust_model_code=trust)
+        return dataclasses.replace(self.base_recipe or Recipe(), model=model, data=self.currentData(),
+                                   steps=self.sequence.recipeSteps())
+
+    def currentData(self) -> str | None:
+        text = self.dataset.currentText()
+        return None if text == NO_DATA else text
 
     def _on_sequence_changed(self):
         from core.errors import TinyOptError
@@ -300,7 +309,7 @@ class MainWindow(QMainWindow):
         self.results.clearVariants()
         self._step_started = {}
         self._start(jobs.run, self._on_run_finished, "Running " + " → ".join(s["name"] for s in self.recipe.steps),
-                    self.recipe.to_dict())
+                    self.recipe.to_dict(), bool(self.loaded.trust_model_code))
 
     def _on_cancel_clicked(self):
         if self.job is not None:
@@ -339,12 +348,31 @@ class MainWindow(QMainWindow):
         self._set_busy(False, "Ready")
         on_done(result)
 
-    def _on_job_failed(self, message, trace):
+    def _on_job_failed(self, message, trace, error=None):
         self._set_busy(False, "Ready")
         if trace:
             self._log(trace)
         self._log("error: " + message)
+        from core.errors import UnsafeModelError
+
+        if isinstance(error, UnsafeModelError) and error.path:
+            return self._ask_trust(error)
         self._error("TinyOpt Studio", message)
+
+    def _ask_trust(self, error):
+        """Trust in model code is granted here, by the user, for this file only; never by a recipe."""
+        layers = ", ".join(f"'{n}'" for n in error.layers)
+        self.error_box = QMessageBox(
+            QMessageBox.Warning, "Run code stored in the model?",
+            f"{Path(error.path).name}: layer {layers} stores Python code that runs when the model is "
+            f"loaded.\n\nLoad it only if you trust where this file came from:\n{error.path}",
+            QMessageBox.Cancel, self)
+        trust = self.error_box.addButton("Trust and load", QMessageBox.AcceptRole)
+        self.error_box.setDefaultButton(QMessageBox.Cancel)
+        self.last_error = str(error)
+        self.error_box.buttonClicked.connect(
+            lambda button: self.openModel(error.path, trust_model_code=True) if button is trust else None)
+        self.error_box.open()
 
     # ---------------------------------------------------------------- views
     def _on_variant_selected(self, index):
@@ -400,10 +428,12 @@ class MainWindow(QMainWindow):
         self.applyRecipe(recipe)
 
     def applyRecipe(self, recipe) -> None:
+        self.base_recipe = recipe
         self.sequence.setRecipeSteps(recipe.steps)
-        if recipe.data not in [self.dataset.itemText(i) for i in range(self.dataset.count())]:
-            self.dataset.insertItem(0, recipe.data)
-        self.dataset.setCurrentText(recipe.data)
+        data = NO_DATA if recipe.data is None else recipe.data
+        if data not in [self.dataset.itemText(i) for i in range(self.dataset.count())]:
+            self.dataset.insertItem(0, data)
+        self.dataset.setCurrentText(data)
         if recipe.model != "reference" and (self.loaded is None or self.loaded.path != recipe.model):
             self.openModel(recipe.model)
 

@@ -20,7 +20,7 @@ class JobSignals(QObject):
     logged = Signal(str)
     variantReady = Signal(object)  # app.jobs.VariantPayload
     finished = Signal(object)
-    failed = Signal(str, str)  # user message, traceback for the log
+    failed = Signal(str, str, object)  # user message, traceback for the log, the TinyOptError or None
 
 
 class _Forwarder(QObject):
@@ -36,7 +36,7 @@ class _Forwarder(QObject):
                 if not self._process.is_alive():
                     code = self._process.exitcode
                     self._signals.failed.emit(f"The engine process stopped unexpectedly (exit code {code}). "
-                                              "The model may use an op that crashes TensorFlow.", "")
+                                              "The model may use an op that crashes TensorFlow.", "", None)
                     return
                 continue
             kind = event[0]
@@ -50,7 +50,7 @@ class _Forwarder(QObject):
                 self._signals.finished.emit(event[1])
                 return
             elif kind == "failed":
-                self._signals.failed.emit(event[1], event[2])
+                self._signals.failed.emit(event[1], event[2], event[3])
                 return
 
 

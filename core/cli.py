@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--zip", action="store_true", help="also write a .zip of the package")
     e.add_argument("--prefix", default="g_model", help="C symbol prefix (default g_model)")
     e.add_argument("--overwrite", action="store_true", help="replace an existing package")
+    e.add_argument("--trust-model-code", action="store_true",
+                   help="allow loading models whose layers store Python code (Lambda)")
 
     sub.add_parser("presets", help="list the named sequences (--preset ID)")
 
@@ -138,8 +140,6 @@ def _recipe_from_args(args):
         recipe.seed = args.seed
     if args.latency_runs is not None:
         recipe.latency_runs = args.latency_runs
-    if args.trust_model_code:
-        recipe.trust_model_code = True
     recipe.sequence()  # validate names and parameters before any loading
     return recipe
 
@@ -163,7 +163,7 @@ def cmd_run(args) -> int:
         print(f"  {v.name}: {v.metrics.size_bytes:,} bytes", file=sys.stderr)
 
     ctx = Context(seed=recipe.seed, log=lambda line: print(line, file=sys.stderr))
-    result = run_recipe(recipe, ctx, on_variant=on_variant)
+    result = run_recipe(recipe, ctx, on_variant=on_variant, trust_model_code=args.trust_model_code)
     recipe.save(out / "recipe.json")
     write_report(result, out / "report.json")
     print(table([v.metrics for v in result.variants]))
@@ -224,7 +224,8 @@ def cmd_export(args) -> int:
         if not args.variant:
             raise TinyOptError("Give --variant NAME with --recipe (a variant of the recipe's run).")
         recipe = Recipe.load(args.recipe)
-        result = run_recipe(recipe, Context(seed=recipe.seed, log=lambda line: print(line, file=sys.stderr)))
+        result = run_recipe(recipe, Context(seed=recipe.seed, log=lambda line: print(line, file=sys.stderr)),
+                            trust_model_code=args.trust_model_code)
         by_name = {v.name: v for v in result.variants}
         if args.variant not in by_name:
             raise TinyOptError(f"No variant '{args.variant}' in this run; variants: {', '.join(by_name)}.")

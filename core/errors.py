@@ -16,6 +16,13 @@ class LoadError(TinyOptError):
 class UnsafeModelError(LoadError):
     """Loading the model would execute code stored in the file (e.g. a Lambda layer)."""
 
+    def __init__(self, message: str, path: str = "", layers=()):
+        super().__init__(message)
+        self.path, self.layers = path, list(layers)
+
+    def __reduce__(self):  # crosses from the engine process to the window intact
+        return type(self), (str(self), self.path, self.layers)
+
 
 class DataError(TinyOptError):
     """A dataset could not be loaded or does not fit the model."""

@@ -19,8 +19,8 @@ KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
 TFLITE_SUFFIXES = (".tflite",)
 SUPPORTED = "Keras .h5/.keras, a SavedModel folder, or .tflite"
 
-TRUST_HINT = ("Open it only if you trust where it came from: tick 'Trust model code' in the open "
-              "dialog, or pass --trust-model-code on the command line.")
+TRUST_HINT = ("Open it only if you trust where it came from: confirm when the window asks, or pass "
+              "--trust-model-code on the command line (a recipe file cannot grant this).")
 
 
 def load_model(path, *, trust_model_code: bool = False) -> Artifact:
@@ -162,7 +162,8 @@ def _check_config(path: Path, config, trust: bool) -> None:
     if unsafe:
         names = ", ".join(f"'{n}' ({c})" for n, c in unsafe)
         raise UnsafeModelError(f"{path.name}: layer {names} stores Python code that would run when "
-                               f"the model is loaded, so it was not loaded. {TRUST_HINT}")
+                               f"the model is loaded, so it was not loaded. {TRUST_HINT}",
+                               path=str(path), layers=[n for n, _ in unsafe])
 
 
 def _load_savedmodel(path: Path, trust: bool) -> Artifact:

@@ -8,19 +8,33 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from core.errors import SequenceError
+from core.params import Param, check
 from core.sequence import Sequence
 
 FORMAT = 1
 REFERENCE = "reference"  # model value meaning "train (or reuse) the study's reference CNN"
 
 
+# Numeric fields, described like step parameters (type, range) so a recipe is checked the same way.
+FIELDS = {
+    "seed": Param("seed", "int", 0, "seed for data splits, initialisation and fine-tuning", min=0,
+                  max=2**31 - 1),
+    "latency_runs": Param("latency_runs", "int", 200, "timed host invocations per variant (0: none)",
+                          min=0, max=100_000),
+    "reference_epochs": Param("reference_epochs", "int", 15, "epochs to train the reference CNN",
+                              min=1, max=500, unit="epochs"),
+}
+
+
 @dataclass
 class Recipe:
+    """What to run. Never carries trust in model code: the user grants that at run time
+    (`--trust-model-code`, or a confirmation in the window naming the file and the layer)."""
+
     model: str = REFERENCE
-    data: str = "mnist-5k"
+    data: str | None = "mnist-5k"  # None: no data
     steps: list = field(default_factory=list)
     seed: int = 0
-    trust_model_code: bool = False
     latency_runs: int = 200
     reference_epochs: int = 15
 
@@ -28,7 +42,14 @@ class Recipe:
         return Sequence.from_dicts(self.steps)
 
     def to_dict(self) -> dict:
-        return {"format": FORMAT, **asdict(self)}
+        """Every step with every parameter, defaults included: the file reproduces the run even if
+        a later version changes a default."""
+        d = asdict(self)
+        try:
+            d["steps"] = self.sequence().to_dicts()
+        except SequenceError:
+            pass  # an invalid recipe is saved as it is; loading it names the problem
+        return {"format": FORMAT, **d}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
@@ -44,30 +65,71 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, d: dict, origin: str = "recipe") -> "Recipe":
+        """A recipe from parsed JSON, checked strictly before anything runs: JSON types, ranges,
+        unknown fields named, every step and parameter built from its description."""
         if not isinstance(d, dict):
-            raise SequenceError(f"{origin}: a recipe is a JSON object.")
+            raise SequenceError(f"{origin}: a recipe is a JSON object, not {type(d).__name__}.")
         fmt = d.get("format", FORMAT)
-        if fmt != FORMAT:
-            raise SequenceError(f"{origin}: recipe format {fmt} is not supported (this version "
+        if fmt != FORMAT or isinstance(fmt, bool):
+            raise SequenceError(f"{origin}: recipe format {fmt!r} is not supported (this version "
                                 f"reads format {FORMAT}).")
         known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - known - {"format"})
+        unknown = sorted(set(d) - known - {"format", LEGACY_TRUST}, key=str)
         if unknown:
-            raise SequenceError(f"{origin}: unknown field(s) {', '.join(unknown)}; known fields are "
-                                f"{', '.join(sorted(known))}.")
-        recipe = cls(**{k: v for k, v in d.items() if k in known})
-        if not isinstance(recipe.steps, list):
-            raise SequenceError(f"{origin}: 'steps' must be a list.")
-        recipe.sequence()  # builds every step: bad names and parameters fail here, before running
+            raise SequenceError(f"{origin}: unknown field(s) {', '.join(map(str, unknown))}; known fields "
+                                f"are {', '.join(sorted(known))}.")
+        if LEGACY_TRUST in d and not isinstance(d[LEGACY_TRUST], bool):
+            raise SequenceError(f"{origin}: '{LEGACY_TRUST}' must be true or false, not "
+                                f"{d[LEGACY_TRUST]!r}.")
+        # Earlier versions stored trust_model_code; a shared file must not grant it, so it is read
+        # (to refuse a malformed value) and dropped.
+        values = {k: v for k, v in d.items() if k in known}
+        model = values.get("model", REFERENCE)
+        if not isinstance(model, str) or not model.strip():
+            raise SequenceError(f"{origin}: 'model' must be a file path or \"{REFERENCE}\", not {model!r}.")
+        data = values.get("data", cls.data)
+        if data is not None and (not isinstance(data, str) or not data.strip()):
+            raise SequenceError(f"{origin}: 'data' must be a dataset name, a file path, or null for no "
+                                f"data, not {data!r}.")
+        for name, spec in FIELDS.items():
+            if name in values:
+                values[name] = check_field(origin, spec, values[name])
+        steps = values.get("steps", [])
+        if not isinstance(steps, list):
+            raise SequenceError(f"{origin}: 'steps' must be a list of steps, not {type(steps).__name__}.")
+        recipe = cls(**values)
+        try:  # builds every step: bad names and parameters fail here, before running
+            recipe.steps = recipe.sequence().to_dicts()  # with every default filled in
+        except SequenceError as exc:
+            raise SequenceError(f"{origin}: {exc}") from None
         return recipe
 
     @classmethod
     def load(cls, path) -> "Recipe":
         path = Path(path)
         try:
-            d = json.loads(path.read_text())
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise SequenceError(f"{path}: no such recipe file.") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise SequenceError(f"{path.name}: not valid JSON ({exc}).") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SequenceError(f"{path.name}: cannot read this recipe ({exc}).") from None
+        try:
+            d = json.loads(text, parse_constant=_no_constant)
+        except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+            raise SequenceError(f"{path.name}: not valid JSON ({str(exc)[:200]}).") from None
         return cls.from_dict(d, path.name)
+
+
+LEGACY_TRUST = "trust_model_code"
+
+
+def check_field(origin: str, spec: Param, value):
+    """A recipe field checked like a step parameter, the message naming the recipe file."""
+    try:
+        return check("recipe", spec, value)
+    except SequenceError as exc:
+        raise SequenceError(str(exc).replace("Step 'recipe', parameter", f"{origin}: field", 1)) from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")

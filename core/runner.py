@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.artifact import Artifact
 from core.data import Dataset, adapt, load_dataset
-from core.errors import Cancelled, TinyOptError
+from core.errors import Cancelled, DataError, TinyOptError
 from core.evaluation import Metrics, evaluate
 from core.loading import load_model
 from core.model_info import model_io
@@ -53,6 +53,9 @@ def reference_model(recipe: Recipe, ctx: Context) -> Artifact:
     """Train the reference CNN on the recipe's data, or reuse the one trained before."""
     from core.reference import save_keras, train_reference
 
+    if recipe.data is None:
+        raise DataError("The reference CNN is trained on a dataset: choose one (e.g. mnist-5k), or "
+                        "open your own model to run without data.")
     path = cache_dir() / f"reference_cnn_{Path(recipe.data).stem}_seed{recipe.seed}_e{recipe.reference_epochs}.h5"
     if path.exists():
         ctx.log(f"reusing the reference CNN trained before: {path}")
@@ -70,15 +73,17 @@ def expected_kind(model: str) -> str:
     return "tflite" if str(model).lower().endswith(".tflite") else "keras"
 
 
-def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None):
-    """Load the model and the dataset adapted to it."""
+def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
+            trust_model_code: bool = False):
+    """Load the model and the dataset adapted to it. `trust_model_code` is the user's run-time
+    grant (never a recipe's): it lets a model with Lambda layers run their code."""
     if original is None:
         if recipe.model == REFERENCE:
             original = reference_model(recipe, ctx)
         else:
-            original = load_model(recipe.model, trust_model_code=recipe.trust_model_code)
+            original = load_model(recipe.model, trust_model_code=trust_model_code)
     ds = None
-    if recipe.data:
+    if recipe.data is not None:
         io = model_io(original)
         ds = adapt(load_dataset(recipe.data, seed=recipe.seed), io.input_shape, io.num_outputs,
                    value_range=io.value_range, model_name=f"model '{Path(original.source).name}'")
@@ -86,7 +91,7 @@ def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None):
 
 
 def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact | None = None,
-               on_variant=lambda v: None, tflm: bool = True) -> RunResult:
+               on_variant=lambda v: None, tflm: bool = True, trust_model_code: bool = False) -> RunResult:
     """Apply `recipe` and evaluate the original and every variant it produces.
 
     Parameters
@@ -110,7 +115,7 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
     # Refuse an impossible order before spending time on loading or training.
     sequence.validate(original.kind if original is not None else expected_kind(recipe.model))
     try:
-        original, ds = prepare(recipe, ctx, original)
+        original, ds = prepare(recipe, ctx, original, trust_model_code=trust_model_code)
         sequence.validate(original.kind)
         ctx.dataset = ds
         result.dataset = ds

@@ -14,7 +14,7 @@ def make_step(name: str, params: dict | None = None) -> Step:
     if cls is None:
         raise SequenceError(f"Unknown step '{name}'. Available steps: {', '.join(sorted(REGISTRY))}.")
     if params is not None and not isinstance(params, dict):
-        raise SequenceError(f"Step '{name}': parameters must be a mapping, not {type(params).__name__}.")
+        raise SequenceError(f"Step '{name}': parameters must be an object (name: value), not {type(params).__name__}.")
     return cls(**(params or {}))
 
 
@@ -70,38 +70,41 @@ def parse_steps(text: str) -> list[dict]:
     """Parse the CLI form ``quantize:int8,quantize:dynamic`` (or ``quantize:int8+dynamic``).
 
     Each comma-separated item is ``name[:value][:key=value...]``; a bare value sets the step's
-    primary parameter (the modes of quantize, the sparsity of prune, the clusters of cluster). Adjacent quantize items become one
-    quantize step producing one variant per mode, since quantization modes are alternatives.
+    primary parameter (the modes of quantize, the sparsity of prune, the clusters of cluster), and
+    values are read by each parameter's description. Adjacent items of a step whose primary
+    parameter is a list of alternatives (quantize modes) merge into one step, one variant each.
     """
+    from core.params import parse_text
+
     items: list[dict] = []
     for raw in filter(None, (p.strip() for p in text.split(","))):
         name, *args = raw.split(":")
+        cls = REGISTRY.get(name.strip())
+        if cls is None:
+            raise SequenceError(f"Unknown step '{name}'. Available steps: {', '.join(sorted(REGISTRY))}.")
+        specs = {p.name: p for p in cls.describe()}
         params: dict = {}
         for a in args:
-            if "=" in a:
-                k, v = a.split("=", 1)
-                params[k.strip()] = _value(v.strip())
-            elif name == "quantize":
-                params.setdefault("modes", []).extend(a.split("+"))
-            elif getattr(REGISTRY.get(name), "primary", None):
-                params[REGISTRY[name].primary] = _value(a)  # prune:0.8, cluster:16
-            else:
-                raise SequenceError(f"In '{raw}': give parameters as key=value (e.g. {name}:epochs=2).")
-        if name == "quantize" and items and items[-1]["name"] == "quantize" and set(params) <= {"modes"}:
-            items[-1]["params"].setdefault("modes", []).extend(params.get("modes", []))
+            key, value = a.split("=", 1) if "=" in a else (cls.primary, a)
+            if key is None:
+                raise SequenceError(f"In '{raw}': give parameters as key=value (e.g. {name}:"
+                                    f"{next(iter(specs), 'param')}=...).")
+            key = key.strip()
+            if key not in specs:
+                raise SequenceError(f"In '{raw}': step '{cls.name}' has no parameter '{key}'. Its "
+                                    f"parameters are: {', '.join(specs)}.")
+            value = parse_text(cls.name, specs[key], value)
+            if isinstance(value, list) and key in params:
+                value = params[key] + value
+            params[key] = value
+        prev = items[-1] if items else None
+        primary = specs.get(cls.primary) if cls.primary else None
+        if prev and prev["name"] == cls.name and primary is not None and primary.kind == "choices" \
+                and set(params) <= {cls.primary} and set(prev["params"]) <= {cls.primary}:
+            merged = prev["params"].get(cls.primary, list(primary.default)) + params.get(cls.primary, [])
+            prev["params"][cls.primary] = list(dict.fromkeys(merged))
             continue
-        items.append({"name": name, "params": params})
+        items.append({"name": cls.name, "params": params})
     if not items:
         raise SequenceError("No steps given. Example: --steps quantize:int8,quantize:dynamic")
     return items
-
-
-def _value(v: str):
-    for cast in (int, float):
-        try:
-            return cast(v)
-        except ValueError:
-            pass
-    if v.lower() in ("true", "false"):
-        return v.lower() == "true"
-    return v

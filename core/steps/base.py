@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
-from core.errors import Cancelled, SequenceError
+from core.errors import Cancelled
 
 
 class CancelToken:
@@ -70,17 +70,22 @@ class Step:
 
     def __init__(self, params: Any = None, **kwargs):
         if params is None:
-            try:
-                params = self.Params(**kwargs)
-            except TypeError as exc:
-                known = ", ".join(f.name for f in dataclasses.fields(self.Params))
-                raise SequenceError(
-                    f"Step '{self.name}': {exc}. Its parameters are: {known}.") from None
+            from core.params import build
+
+            params = build(self.name, self.Params, kwargs)  # types and ranges from the descriptions
         self.params = params
         self.validate_params()
 
+    @classmethod
+    def describe(cls) -> list:
+        """Each parameter's description (core.params.Param): type, default, range, unit, help."""
+        from core.params import describe
+
+        return describe(cls.Params)
+
     def validate_params(self) -> None:
-        """Raise `SequenceError` for parameters that cannot work."""
+        """Raise `SequenceError` for combinations of parameters that cannot work (each value's type
+        and range are already checked against its description)."""
 
     def check_order(self, previous: list["Step"]) -> str | None:
         """A problem with running this step after `previous` (message naming the fix), or None.

@@ -7,14 +7,15 @@ cluster_weights changes the layers of the model it is given, so it only ever see
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from core.artifact import KERAS
 from core.errors import SequenceError
+from core.params import param
 from core.steps.base import Context, Progress, Step
-from core.steps.training import copy_model, fine_tune, kernel_layers, sparsity
+from core.steps.training import MAX_BATCH, MAX_EPOCHS, copy_model, fine_tune, kernel_layers, sparsity
 from core.tf_env import keras, tfmot
 
 INITS = {"kmeans++": "KMEANS_PLUS_PLUS", "linear": "LINEAR", "density": "DENSITY_BASED",
@@ -23,13 +24,15 @@ INITS = {"kmeans++": "KMEANS_PLUS_PLUS", "linear": "LINEAR", "density": "DENSITY
 
 @dataclass
 class ClusterParams:
-    clusters: int = 16
-    init: str = "kmeans++"  # kmeans++, linear, density, random
-    preserve_sparsity: str = "auto"  # auto (when pruned earlier), yes, no
-    epochs: int = 1
-    batch_size: int = 32
-    learning_rate: float = 1e-4
-    skip_layers: list = field(default_factory=list)
+    clusters: int = param(16, "distinct weight values per layer (16 gives 4-bit LUT weights)",
+                          min=2, max=256)
+    init: str = param("kmeans++", "how the cluster centroids start", choices=tuple(INITS))
+    preserve_sparsity: str = param("auto", "keep pruned zeros at zero (auto: when pruned earlier)",
+                                   choices=("auto", "yes", "no"))
+    epochs: int = param(1, "fine-tuning epochs", min=0, max=MAX_EPOCHS, unit="epochs")
+    batch_size: int = param(32, "fine-tuning batch size", min=1, max=MAX_BATCH)
+    learning_rate: float = param(1e-4, "fine-tuning learning rate", min=1e-7, max=1.0)
+    skip_layers: list = param([], "layers left unclustered", kind="layers")
 
 
 class ClusterStep(Step):
@@ -39,16 +42,6 @@ class ClusterStep(Step):
     gives = KERAS
     primary = "clusters"
     Params = ClusterParams
-
-    def validate_params(self):
-        p = self.params
-        if not isinstance(p.clusters, int) or not 2 <= p.clusters <= 256:
-            raise SequenceError("Clustering: the number of clusters must be between 2 and 256 "
-                                "(16 gives 4-bit weights after LUT compression).")
-        if p.init not in INITS:
-            raise SequenceError(f"Clustering: init must be one of {', '.join(INITS)}, not {p.init!r}.")
-        if p.preserve_sparsity not in ("auto", "yes", "no"):
-            raise SequenceError("Clustering: preserve_sparsity is auto, yes or no.")
 
     def check_order(self, previous):
         if any(s.name == "qat" for s in previous):

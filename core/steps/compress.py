@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.artifact import TFLITE
-from core.errors import ConversionError, SequenceError
+from core.errors import ConversionError
+from core.params import param
 from core.steps.base import Context, Progress, Step
 
 LUT_MODES = ("auto", "per-tensor", "per-channel")
@@ -25,9 +26,12 @@ CHECK_SAMPLES = 64
 
 @dataclass
 class CompressParams:
-    index_bits: int = 0  # 0: the fewest bits that hold every table (1..7)
-    lut_mode: str = "auto"  # auto follows the weights' quantization (per-channel when they are)
-    min_bytes: int = 256  # smaller tensors cost more in tables than they save
+    index_bits: int = param(0, "bits per stored weight index (TFLM's LUT holds 1 to 7)", min=1, max=7,
+                            unit="bits", special={0: "the fewest that hold every table"})
+    lut_mode: str = param("auto", "one table per tensor or per channel (auto follows the weights' "
+                          "quantization)", choices=LUT_MODES)
+    min_bytes: int = param(256, "smallest weight tensor worth a table (smaller ones cost more than "
+                           "they save)", min=0, max=1 << 24, unit="bytes")
 
 
 @dataclass
@@ -110,13 +114,6 @@ class CompressStep(Step):
     takes = TFLITE
     gives = TFLITE
     Params = CompressParams
-
-    def validate_params(self):
-        p = self.params
-        if p.lut_mode not in LUT_MODES:
-            raise SequenceError(f"Compression: lut_mode must be one of {', '.join(LUT_MODES)}.")
-        if not 0 <= p.index_bits <= 7:
-            raise SequenceError("Compression: index_bits is 1 to 7 (TFLM's LUT limit), or 0 for automatic.")
 
     def check_order(self, previous):
         if not any(s.name == "cluster" for s in previous):

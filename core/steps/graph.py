@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.artifact import TFLITE
+from core.params import param
 from core.steps.base import Context, Progress, Step
 
 CHECK_SAMPLES = 16
@@ -23,9 +24,11 @@ CHECK_SAMPLES = 16
 
 @dataclass
 class GraphParams:
-    reorder: bool = True
-    offline_plan: bool = True
-    time_limit_s: float = 5.0
+    reorder: bool = param(True, "run the operators in the order with the smallest peak of live memory")
+    offline_plan: bool = param(True, "write a verified memory plan that TFLM honours "
+                               "(OfflineMemoryAllocation)")
+    time_limit_s: float = param(5.0, "time for the order and plan searches", min=0.1, max=600.0,
+                                unit="s")
 
 
 def optimize(data: bytes, p: GraphParams, log=lambda line: None) -> tuple[bytes, dict]:

@@ -7,12 +7,13 @@ and the clustering and LUT-compression steps turn it into flash savings.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.artifact import KERAS
 from core.errors import SequenceError
+from core.params import param
 from core.steps.base import Context, Progress, Step
-from core.steps.training import copy_model, fine_tune, kernel_layers, sparsity
+from core.steps.training import MAX_BATCH, MAX_EPOCHS, copy_model, fine_tune, kernel_layers, sparsity
 from core.tf_env import keras, tfmot
 
 SCHEDULES = ("polynomial", "constant")
@@ -20,17 +21,24 @@ SCHEDULES = ("polynomial", "constant")
 
 @dataclass
 class PruneParams:
-    final_sparsity: float = 0.8
-    schedule: str = "polynomial"  # polynomial (PolynomialDecay) or constant (ConstantSparsity)
-    initial_sparsity: float = 0.0  # polynomial only
-    begin_step: int = 0
-    end_step: int = -1  # -1: half way through fine-tuning, so the rest recovers at final sparsity
-    frequency: int = 0  # 0: about ten mask updates over the schedule
-    epochs: int = 3
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    skip_layers: list = field(default_factory=list)  # layer names left dense (e.g. the first conv)
-    layer_sparsity: dict = field(default_factory=dict)  # layer name -> its own final sparsity
+    final_sparsity: float = param(0.8, "fraction of weights set to zero", min=0.0, max=1.0,
+                                  max_exclusive=True)
+    schedule: str = param("polynomial", "how sparsity grows: polynomial (PolynomialDecay) or "
+                          "constant (ConstantSparsity)", choices=SCHEDULES)
+    initial_sparsity: float = param(0.0, "sparsity at the start (polynomial schedule only)",
+                                    min=0.0, max=1.0, max_exclusive=True)
+    begin_step: int = param(0, "optimizer step where pruning starts", min=0, max=10_000_000, unit="steps")
+    # -1: half way through fine-tuning, so the rest recovers at final sparsity
+    end_step: int = param(-1, "optimizer step where the final sparsity is reached", min=1,
+                          max=10_000_000, unit="steps", special={-1: "half way through fine-tuning"})
+    frequency: int = param(0, "optimizer steps between mask updates", min=1, max=1_000_000,
+                           unit="steps", special={0: "about ten updates over the schedule"})
+    epochs: int = param(3, "fine-tuning epochs", min=1, max=MAX_EPOCHS, unit="epochs")
+    batch_size: int = param(32, "fine-tuning batch size", min=1, max=MAX_BATCH)
+    learning_rate: float = param(1e-3, "fine-tuning learning rate", min=1e-7, max=1.0)
+    skip_layers: list = param([], "layers left dense (e.g. the first convolution)", kind="layers")
+    layer_sparsity: dict = param({}, "a final sparsity of its own for some layers",
+                                 kind="layer_values", min=0.0, max=1.0, max_exclusive=True)
 
 
 class PruneStep(Step):
@@ -43,15 +51,12 @@ class PruneStep(Step):
 
     def validate_params(self):
         p = self.params
-        targets = [p.final_sparsity, *p.layer_sparsity.values()]
-        if not all(isinstance(s, (int, float)) and 0.0 <= s < 1.0 for s in targets):
-            raise SequenceError("Pruning: sparsity must be at least 0 and below 1 (e.g. 0.8).")
-        if p.schedule not in SCHEDULES:
-            raise SequenceError(f"Pruning: schedule must be one of {', '.join(SCHEDULES)}, not {p.schedule!r}.")
-        if not 0.0 <= p.initial_sparsity <= p.final_sparsity:
-            raise SequenceError("Pruning: initial sparsity must be between 0 and the final sparsity.")
-        if p.epochs < 1 or p.batch_size < 1:
-            raise SequenceError("Pruning needs at least 1 fine-tuning epoch and a batch size of 1 or more.")
+        if p.initial_sparsity > p.final_sparsity:
+            raise SequenceError("Step 'prune': initial_sparsity must not exceed final_sparsity "
+                                f"({p.initial_sparsity} > {p.final_sparsity}).")
+        if p.end_step != -1 and p.end_step <= p.begin_step:
+            raise SequenceError(f"Step 'prune': end_step ({p.end_step}) must come after begin_step "
+                                f"({p.begin_step}), or be -1.")
 
     def schedule_steps(self, n_train: int) -> tuple[int, int, int]:
         """(begin, end, frequency) in optimizer steps for `n_train` training samples."""

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass
 
 from core.artifact import KERAS
-from core.errors import ConversionError, SequenceError
+from core.errors import ConversionError
+from core.params import param
 from core.steps.base import Context, Progress, Step
-from core.steps.training import copy_model, fine_tune, kernel_layers, sparsity
+from core.steps.training import MAX_BATCH, MAX_EPOCHS, copy_model, fine_tune, kernel_layers, sparsity
 from core.tf_env import tfmot
 
 PRESERVE = ("auto", "none", "sparsity", "clusters", "sparsity+clusters")
@@ -22,10 +23,11 @@ PRESERVE = ("auto", "none", "sparsity", "clusters", "sparsity+clusters")
 
 @dataclass
 class QatParams:
-    epochs: int = 1
-    batch_size: int = 32
-    learning_rate: float = 1e-4
-    preserve: str = "auto"  # auto, none, sparsity (PQAT), clusters (CQAT), sparsity+clusters (PCQAT)
+    epochs: int = param(1, "fine-tuning epochs", min=0, max=MAX_EPOCHS, unit="epochs")
+    batch_size: int = param(32, "fine-tuning batch size", min=1, max=MAX_BATCH)
+    learning_rate: float = param(1e-4, "fine-tuning learning rate", min=1e-7, max=1.0)
+    preserve: str = param("auto", "keep earlier work: sparsity (PQAT), clusters (CQAT), both (PCQAT); "
+                          "auto picks from the model's history", choices=PRESERVE)
 
 
 def is_qat_model(model) -> bool:
@@ -50,13 +52,6 @@ class QatStep(Step):
     takes = KERAS
     gives = KERAS
     Params = QatParams
-
-    def validate_params(self):
-        p = self.params
-        if p.preserve not in PRESERVE:
-            raise SequenceError(f"QAT: preserve must be one of {', '.join(PRESERVE)}, not {p.preserve!r}.")
-        if p.epochs < 0 or p.batch_size < 1:
-            raise SequenceError("QAT: epochs must be 0 or more and the batch size 1 or more.")
 
     def check_order(self, previous):
         if any(s.name == "qat" for s in previous):

@@ -6,10 +6,11 @@ input and output tensors and no float activations); a mismatch is an error, neve
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.artifact import TFLITE
 from core.errors import ConversionError, SequenceError
+from core.params import param
 from core.steps.base import Context, Progress, Step
 
 # mode -> title, as TensorFlow Lite's documentation names them
@@ -33,24 +34,17 @@ class QuantizeStep(Step):
     title = "Post-training quantization"
     takes = "keras"
     gives = TFLITE
+    primary = "modes"
 
     @dataclass
     class Params:
-        modes: list = field(default_factory=lambda: ["int8"])
-        representative_samples: int = 200
+        modes: list = param(["int8"], "conversions to make, one variant each", kind="choices",
+                            choices=tuple(MODES))
+        representative_samples: int = param(200, "calibration samples for integer modes", min=1,
+                                            max=100_000, unit="samples")
         # MCUs run batch 1; a fixed batch folds Reshape/Flatten shape arithmetic into constants
         # (the reference CNN loses SHAPE, STRIDED_SLICE and PACK ops: ~1 KB and ~450 B of arena).
-        batch_one: bool = True
-
-    def validate_params(self):
-        if isinstance(self.params.modes, str):
-            self.params.modes = [self.params.modes]
-        unknown = [m for m in self.params.modes if m not in MODES]
-        if unknown or not self.params.modes:
-            raise SequenceError(f"Unknown quantization mode {', '.join(map(repr, unknown)) or '(none)'}; "
-                                f"choose from {', '.join(MODES)}.")
-        if self.params.representative_samples < 1:
-            raise SequenceError("Quantization needs at least 1 representative sample.")
+        batch_one: bool = param(True, "convert with a fixed batch of 1, as an MCU runs it")
 
     def check_order(self, previous):
         floats = [m for m in self.params.modes if m in FLOAT_ONLY]

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.artifact import KERAS
-from core.errors import SequenceError
+from core.params import param
 from core.steps.base import Context, Progress, Step
-from core.steps.training import accuracy, compile_model, fine_tune, outputs_logits, require_data
+from core.steps.training import MAX_BATCH, MAX_EPOCHS, accuracy, compile_model, fine_tune, outputs_logits, require_data
 from core.tf_env import keras
 
 VALIDATION_FRACTION = 0.1
@@ -25,11 +25,13 @@ VALIDATION_FRACTION = 0.1
 
 @dataclass
 class SeparableParams:
-    rank: int = 1  # depth multiplier: rank of the per-channel factorisation
-    epochs: int = 2
-    batch_size: int = 32
-    learning_rate: float = 5e-4
-    max_drop: float = 1.0  # accuracy points a replacement may cost before it is undone
+    rank: int = param(1, "depth multiplier: rank of the per-channel factorisation", min=1, max=16)
+    epochs: int = param(2, "fine-tuning epochs after each replacement", min=0, max=MAX_EPOCHS,
+                        unit="epochs")
+    batch_size: int = param(32, "fine-tuning batch size", min=1, max=MAX_BATCH)
+    learning_rate: float = param(5e-4, "fine-tuning learning rate", min=1e-7, max=1.0)
+    max_drop: float = param(1.0, "accuracy a replacement may cost before it is undone", min=0.0,
+                            max=100.0, unit="points")
 
 
 def costs(layer, rank: int) -> dict:
@@ -116,12 +118,6 @@ class SeparableStep(Step):
     takes = KERAS
     gives = KERAS
     Params = SeparableParams
-
-    def validate_params(self):
-        p = self.params
-        if p.rank < 1 or p.epochs < 0 or p.batch_size < 1 or p.max_drop < 0:
-            raise SequenceError("Separable: rank and batch size must be 1 or more, epochs and "
-                                "max_drop 0 or more.")
 
     def check_order(self, previous):
         if any(s.name in ("qat", "prune", "cluster") for s in previous):

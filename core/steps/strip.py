@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.artifact import TFLITE
+from core.params import param
 from core.steps.base import Context, Progress, Step
 
 # Metadata a runtime reads; everything else is the converter's bookkeeping.
@@ -17,9 +18,9 @@ KEEP_METADATA = {b"OfflineMemoryAllocation"}
 
 @dataclass
 class StripParams:
-    names: bool = True
-    signatures: bool = True
-    metadata: bool = True
+    names: bool = param(True, "drop tensor and subgraph names (TFLM addresses tensors by index)")
+    signatures: bool = param(True, "drop signature definitions")
+    metadata: bool = param(True, "drop converter metadata (offline memory plans are kept)")
 
 
 def strip(data: bytes, names=True, signatures=True, metadata=True) -> bytes:

@@ -12,6 +12,11 @@ from core.errors import DataError
 from core.steps.base import Context, Progress
 from core.tf_env import keras, set_seed
 
+# Upper bounds of the fine-tuning parameters: far above any useful value for an MCU-sized model,
+# low enough that a typo (epochs: 1e9) is refused instead of training until killed.
+MAX_EPOCHS = 500
+MAX_BATCH = 65_536
+
 
 def copy_model(model):
     """An independent copy with the same architecture and weights (the input is never trained)."""
