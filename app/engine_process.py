@@ -14,7 +14,10 @@ import traceback
 def child_main(fn, args, queue, cancel_event, seed: int) -> None:
     """Run `fn(ctx, emit, *args)` and put ("progress"|"log"|"variant"|"finished"|"failed", ...)."""
     from core.errors import TinyOptError
+    from core.isolation import die_with_parent
     from core.steps.base import CancelToken, Context
+
+    die_with_parent()  # a window that is killed takes its engine with it
 
     ctx = Context(seed=seed, progress=lambda p: queue.put(("progress", p)),
                   log=lambda line: queue.put(("log", line)), cancel=CancelToken(cancel_event))

@@ -8,7 +8,8 @@ change under the view.
 from __future__ import annotations
 
 import os
-import tempfile
+
+from core.isolation import temp_dir
 
 
 class NetronServer:
@@ -25,7 +26,7 @@ class NetronServer:
         import netron
 
         self.stop()
-        self._tmp = tempfile.TemporaryDirectory(prefix="tinyopt-netron-")
+        self._tmp = temp_dir("netron")
         path = os.path.join(self._tmp.name, filename)
         with open(path, "wb") as f:
             f.write(data)

@@ -75,6 +75,13 @@ def main(argv=None) -> int:
         from core.tflm_probe import main as probe
 
         return probe(argv[1:])
+    if argv[:1] == ["--litert-probe"]:
+        from core.litert_probe import main as probe
+
+        return probe(argv[1:])
+    from core.isolation import clean_stale
+
+    clean_stale()  # temporary folders of earlier runs that were killed
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     commands = set(_subcommands())
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):

@@ -55,22 +55,54 @@ def load_model(path, *, trust_model_code: bool = False) -> Artifact:
 
 
 def tflite_artifact(data: bytes, *, name: str, source: str) -> Artifact:
-    """Validate flatbuffer bytes with TFLite's own verifier and wrap them in an `Artifact`."""
+    """Check untrusted .tflite bytes and wrap them in an `Artifact`.
+
+    In order: the identifier; TFLite's flatbuffer verifier and our structural checks (pure Python,
+    core.analysis.validate); then LiteRT's first contact (build, allocate, invoke on zeros) in a
+    child process, because a damaged file that passes both can still crash LiteRT's C++.
+    """
     label = Path(source).name
     if len(data) < 8 or data[4:8] != b"TFL3":
         looks = " (it looks like text)" if _looks_like_text(data) else ""
         raise LoadError(f"{label}: not a TensorFlow Lite model{looks}: the 'TFL3' identifier is "
                         "missing. Convert the model with the TFLite converter, or open the Keras file.")
-    from ai_edge_litert.interpreter import Interpreter
+    from core.analysis.tflite_reader import read_model
 
-    try:
-        Interpreter(model_content=data)
-    except ValueError as exc:
-        if "not a valid Flatbuffer" in str(exc):
-            raise LoadError(f"{label}: the TFLite file is corrupt or truncated ({len(data):,} bytes "
-                            "fail TFLite's flatbuffer verifier). Copy or export it again.") from None
-        # A valid flatbuffer LiteRT cannot run (custom op, ...): keep it; evaluation will say why.
+    read_model(data, label)
+    first_contact(data, label)
     return Artifact(kind=TFLITE, name=name, source=source, data=bytes(data))
+
+
+def first_contact(data: bytes, label: str, timeout: float = 120) -> dict:
+    """Run LiteRT on `data` in a child process; a crash there becomes a `LoadError` naming `label`.
+
+    A valid model LiteRT cannot run (a custom op, ...) is kept: evaluation says why.
+    """
+    import subprocess
+
+    from core.isolation import describe_crash, run_probe, temp_dir
+
+    with temp_dir("litert") as tmp:
+        model = Path(tmp) / "model.tflite"
+        model.write_bytes(data)
+        try:
+            proc = run_probe("core.litert_probe", "--litert-probe", [str(model)], timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise LoadError(f"{label}: LiteRT did not finish opening this model within {timeout:.0f} s; "
+                            "the file may be damaged or crafted. Export it again.") from None
+    lines = proc.stdout.decode("utf-8", "replace").strip().splitlines()
+    try:
+        result = json.loads(lines[-1]) if proc.returncode == 0 else None
+    except (ValueError, IndexError):
+        result = None
+    if result is None:
+        raise LoadError(f"{label}: LiteRT crashed while opening this model ({describe_crash(proc.returncode)}). "
+                        "The file passes the flatbuffer checks but holds values no runtime can use "
+                        "(damaged or crafted). Export it again from its source.")
+    if not result.get("verified"):
+        raise LoadError(f"{label}: the TFLite file is corrupt or truncated ({len(data):,} bytes fail "
+                        "TFLite's flatbuffer verifier). Copy or export it again.")
+    return result
 
 
 def _looks_like_text(data: bytes) -> bool:

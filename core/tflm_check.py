@@ -8,14 +8,12 @@ of dying with it.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
-import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from core.isolation import describe_crash, run_probe, temp_dir
 
 TIMEOUT_S = 120
 VERIFY_RESTARTS = 8
@@ -37,12 +35,8 @@ class TflmResult:
 
 
 def _probe(model: Path, log: Path, *extra: str, timeout: float):
-    root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    # A frozen (packaged) app has no `python -m`: its own binary takes --tflm-probe instead.
-    entry = ["--tflm-probe"] if getattr(sys, "frozen", False) else ["-m", "core.tflm_probe"]
-    proc = subprocess.run([sys.executable, *entry, str(model), str(log), *extra],
-                          capture_output=True, timeout=timeout, env=env, cwd=str(model.parent))
+    proc = run_probe("core.tflm_probe", "--tflm-probe", [str(model), str(log), *extra],
+                     timeout=timeout, cwd=str(model.parent))
     crash_log = log.read_text("utf-8", "replace") if log.exists() else ""
     return proc, proc.stdout.decode("utf-8", "replace"), crash_log + proc.stderr.decode("utf-8", "replace")
 
@@ -53,7 +47,7 @@ def check_tflm(data: bytes, *, timeout: float = TIMEOUT_S, verify: bool = True) 
     With `verify`, also find the smallest arena (from the reported total up, in 16-byte steps)
     at which the model really loads and invokes: that is the size to recommend.
     """
-    with tempfile.TemporaryDirectory(prefix="tinyopt-tflm-") as tmp:
+    with temp_dir("tflm") as tmp:
         model, log = Path(tmp) / "model.tflite", Path(tmp) / "tflm.log"
         model.write_bytes(data)
         try:
@@ -83,7 +77,7 @@ def tflm_outputs(data: bytes, inputs, *, timeout: float = TIMEOUT_S):
     """
     import numpy as np
 
-    with tempfile.TemporaryDirectory(prefix="tinyopt-tflm-") as tmp:
+    with temp_dir("tflm") as tmp:
         model, log = Path(tmp) / "model.tflite", Path(tmp) / "tflm.log"
         model.write_bytes(data)
         np.savez(Path(tmp) / "in.npz", x=np.asarray(inputs))
@@ -97,7 +91,7 @@ def tflm_outputs(data: bytes, inputs, *, timeout: float = TIMEOUT_S):
 
 def loads_at(data: bytes, arena_size: int, *, timeout: float = TIMEOUT_S) -> bool:
     """True when TFLM loads and invokes the model with exactly `arena_size` bytes of arena."""
-    with tempfile.TemporaryDirectory(prefix="tinyopt-tflm-") as tmp:
+    with temp_dir("tflm") as tmp:
         model, log = Path(tmp) / "model.tflite", Path(tmp) / "tflm.log"
         model.write_bytes(data)
         return _verify(model, log, arena_size, timeout) == arena_size
@@ -123,9 +117,7 @@ def _verify(model: Path, log: Path, start: int, timeout: float) -> int | None:
 
 
 def _crash_reason(code: int, err: str) -> str:
-    sig = -code if code < 0 else None
-    what = f"signal {signal.Signals(sig).name}" if sig and sig in signal.Signals._value2member_map_ \
-        else f"exit code {code}"
+    what = describe_crash(code)
     return f"TFLM aborted the process ({what}). {_failure_reason(err, '')}".strip()
 
 

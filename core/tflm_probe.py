@@ -116,6 +116,9 @@ def outputs(data: bytes, inputs_path: str, outputs_path: str, log_path: str) -> 
 
 
 def main(argv=None) -> int:
+    from core.isolation import PROBE_MEMORY, die_with_parent
+
+    die_with_parent(PROBE_MEMORY)
     argv = [""] + list(sys.argv[1:] if argv is None else argv)
     model, log_path = argv[1], argv[2]
     with open(model, "rb") as f:

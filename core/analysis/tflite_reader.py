@@ -23,14 +23,22 @@ def _enum_names(enum_name: str) -> dict:
 
 
 def read_model(data: bytes, label: str = "model"):
-    """Parse flatbuffer bytes into TensorFlow's mutable object API (`ModelT`)."""
+    """Parse flatbuffer bytes into TensorFlow's mutable object API (`ModelT`), checked structurally
+    (core.analysis.validate) so that every reader may trust its indices, operands and shapes."""
     from core import tf_env  # noqa: F401
     from tensorflow.lite.tools import flatbuffer_utils
 
+    from core.analysis.validate import check_model
+
+    if len(data) < 8 or bytes(data[4:8]) != b"TFL3":
+        raise LoadError(f"{label}: not a TensorFlow Lite model (the 'TFL3' identifier is missing).")
     try:
-        return flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
-    except Exception as exc:
-        raise LoadError(f"{label}: cannot read the TFLite flatbuffer ({exc}).") from None
+        model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    except Exception as exc:  # the pure-Python reader raises many types on damaged bytes
+        raise LoadError(f"{label}: the TFLite file is damaged or truncated and cannot be read "
+                        f"({type(exc).__name__}). Copy or export it again.") from None
+    check_model(model, label)
+    return model
 
 
 def op_name(model, operator) -> str:
@@ -91,3 +99,18 @@ def activation_dtypes(model, subgraph: int = 0) -> set[str]:
     sg = model.subgraphs[subgraph]
     const = {id(t) for t in constant_tensors(model, subgraph)}
     return {dtype_name(t) for t in sg.tensors if id(t) not in const}
+
+
+def payload_ranges(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) byte ranges of the buffers' payloads (weights, constants, metadata) in `data`;
+    everything outside them is the flatbuffer's structure (tables, vectors, strings)."""
+    schema = _schema()
+    model = schema.Model.GetRootAsModel(bytearray(data), 0)
+    ranges = []
+    for i in range(model.BuffersLength()):
+        table = model.Buffers(i)._tab
+        field = table.Offset(4)  # Buffer.data
+        if field:
+            start = table.Vector(field)
+            ranges.append((start, start + table.VectorLen(field)))
+    return sorted(ranges)

@@ -7,7 +7,8 @@ the aligner that ships with tflite_micro (it unpacks and repacks with the C++ bu
 from __future__ import annotations
 
 import os
-import tempfile
+
+from core.isolation import temp_dir
 
 
 def to_bytes(model) -> bytes:
@@ -16,7 +17,7 @@ def to_bytes(model) -> bytes:
     from tflite_micro.tensorflow.lite.micro.tools import tflite_flatbuffer_align_wrapper as aligner
 
     raw = bytes(flatbuffer_utils.convert_object_to_bytearray(model))
-    with tempfile.TemporaryDirectory(prefix="tinyopt-align-") as tmp:
+    with temp_dir("align") as tmp:
         src, dst = os.path.join(tmp, "in.tflite"), os.path.join(tmp, "out.tflite")
         with open(src, "wb") as f:
             f.write(raw)
