@@ -137,6 +137,12 @@ def _npz_dataset(path: Path) -> Dataset:
     for k in ("x_train", "x_test"):
         if arrays[k].dtype == object or not np.issubdtype(arrays[k].dtype, np.number):
             raise DataError(f"{path.name}: {k} must be a numeric array.")
+        if len(arrays[k]) == 0:
+            raise DataError(f"{path.name}: {k} holds no samples.")
+        check_finite(arrays[k], f"{path.name}: {k}")
+    for k in ("y_train", "y_test"):
+        if np.any(arrays[k] < 0):
+            raise DataError(f"{path.name}: {k} holds negative class labels; classes are 0, 1, 2, ...")
     if len(arrays["x_train"]) != len(arrays["y_train"]) or len(arrays["x_test"]) != len(arrays["y_test"]):
         raise DataError(f"{path.name}: x and y arrays have different lengths.")
     scale = 255.0 if arrays["x_train"].dtype == np.uint8 or arrays["x_train"].max() > 1.5 else 1.0
@@ -144,6 +150,19 @@ def _npz_dataset(path: Path) -> Dataset:
                    arrays["y_train"].astype(np.int64).reshape(-1),
                    (arrays["x_test"] / scale).astype(np.float32),
                    arrays["y_test"].astype(np.int64).reshape(-1), labels)
+
+
+def check_finite(x: np.ndarray, where: str) -> None:
+    """Refuse samples with NaN or infinite values, naming how many and which: training on them
+    silently yields NaN weights, and calibration on them a broken int8 model."""
+    if not np.issubdtype(x.dtype, np.floating):
+        return
+    bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+        raise DataError(f"{where}: {len(rows):,} of {len(x):,} samples hold NaN or infinite values "
+                        f"(samples {shown}). Remove or repair them and load the data again.")
 
 
 # --- adaptation to a model ----------------------------------------------------------------------

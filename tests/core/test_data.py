@@ -97,3 +97,23 @@ def test_representative_generator(adapted_mnist):
     batches = list(representative(adapted_mnist)())
     assert len(batches) == 200 and batches[0][0].shape == (1, 28, 28)
     assert batches[0][0].dtype == np.float32
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_npz_with_nan_or_inf_is_refused_naming_the_samples(tmp_path, bad):
+    x = np.random.default_rng(0).random((20, 8, 8)).astype(np.float32)
+    x[3, 2, 2] = bad
+    x[17, 0, 0] = bad
+    p = tmp_path / "sensor.npz"
+    np.savez(p, x_train=x, y_train=np.arange(20) % 2, x_test=x[:4], y_test=np.arange(4) % 2)
+    with pytest.raises(DataError) as e:
+        load_dataset(str(p))
+    assert "sensor.npz: x_train: 2 of 20 samples hold NaN or infinite values (samples 3, 17)" in str(e.value)
+
+
+def test_npz_negative_labels_refused(tmp_path):
+    p = tmp_path / "neg.npz"
+    x = np.zeros((4, 8, 8), np.float32)
+    np.savez(p, x_train=x, y_train=np.array([0, 1, -1, 0]), x_test=x, y_test=np.zeros(4, int))
+    with pytest.raises(DataError, match="negative class labels"):
+        load_dataset(str(p))
