@@ -1,9 +1,11 @@
-"""The child process that runs engine jobs for the window. Qt-free.
+"""The engine process that runs the window's jobs. Qt-free.
 
 TensorFlow work in a thread of the GUI process holds Python's GIL for hundreds of milliseconds at a
 time (graph tracing, the converter), which freezes the window; it also clashes with QtWebEngine's
-libraries. So every job runs in a spawned process: events come back through a queue, cancel goes
-in through an Event, and a TensorFlow crash costs the job, not the app.
+libraries. So jobs run in one spawned process that lives as long as the window: TensorFlow is
+imported once, not per job. Requests come in on a queue, events go back tagged with the job's id,
+and cancel is a shared job id the running job compares with its own. A crash costs the running
+job, not the app: the window starts a new engine for the next job.
 """
 
 from __future__ import annotations
@@ -11,21 +13,58 @@ from __future__ import annotations
 import traceback
 
 
-def child_main(fn, args, queue, cancel_event, seed: int) -> None:
-    """Run `fn(ctx, emit, *args)` and put ("progress"|"log"|"variant"|"finished"|"failed", ...)."""
-    from core.errors import TinyOptError
+class JobCancel:
+    """The cancel token's event for one job: set when the window names this job as cancelled."""
+
+    def __init__(self, shared, job_id: int):
+        self._shared, self._id = shared, job_id
+
+    def is_set(self) -> bool:
+        return self._shared.value == self._id
+
+    def set(self) -> None:
+        self._shared.value = self._id
+
+
+def engine_main(requests, events, cancelled, seed: int = 0) -> None:
+    """Serve (job id, fn, args) requests until None; put (id, kind, ...) events for each job."""
     from core.isolation import die_with_parent
-    from core.steps.base import CancelToken, Context
 
     die_with_parent()  # a window that is killed takes its engine with it
+    while True:
+        request = requests.get()
+        if request is None:
+            return
+        job_id, fn, args = request
+        run_job(job_id, fn, args, events, JobCancel(cancelled, job_id), seed)
+        _release_memory()
 
-    ctx = Context(seed=seed, progress=lambda p: queue.put(("progress", p)),
-                  log=lambda line: queue.put(("log", line)), cancel=CancelToken(cancel_event))
+
+def run_job(job_id, fn, args, events, cancel_event, seed: int) -> None:
+    """Run `fn(ctx, emit, *args)`; report progress, log lines, variants, then finished or failed."""
+    from core.errors import TinyOptError
+    from core.steps.base import CancelToken, Context
+
+    def put(*event):
+        events.put((job_id, *event))
+
+    ctx = Context(seed=seed, progress=lambda p: put("progress", p), log=lambda line: put("log", line),
+                  cancel=CancelToken(cancel_event))
     try:
-        result = fn(ctx, lambda payload: queue.put(("variant", payload)), *args)
+        result = fn(ctx, lambda payload: put("variant", payload), *args)
     except TinyOptError as exc:
-        queue.put(("failed", str(exc), "", exc))
+        put("failed", str(exc), "", exc)
     except Exception as exc:  # a bug or an unexpected library error: report it, the window lives on
-        queue.put(("failed", f"Unexpected error: {type(exc).__name__}: {exc}", traceback.format_exc(), None))
+        put("failed", f"Unexpected error: {type(exc).__name__}: {exc}", traceback.format_exc(), None)
     else:
-        queue.put(("finished", result))
+        put("finished", result)
+
+
+def _release_memory() -> None:
+    """Jobs leave Keras graphs and models behind; a long session must not grow without bound."""
+    import gc
+    import sys
+
+    if "tf_keras" in sys.modules:
+        sys.modules["tf_keras"].backend.clear_session()
+    gc.collect()

@@ -17,7 +17,7 @@ from app.qt_graph import GraphWidget
 from app.qt_memory import MemoryWidget
 from app.qt_results import ResultsWidget
 from app.qt_sequence import SequenceWidget
-from app.worker import Job
+from app.worker import Engine, Job
 
 APP_NAME = "TinyOpt Studio"
 DATASETS = ["mnist-5k", "digits", "mnist", "fashion-mnist"]
@@ -33,6 +33,7 @@ class MainWindow(QMainWindow):
         self.loaded = None  # jobs.LoadedModel
         self.payloads = []  # jobs.VariantPayload, original first
         self.job = None
+        self.engine = Engine()  # one process for every job of this window; started on first use
         self.error_box = None
         self.last_error = ""
         self.recipe = None
@@ -278,7 +279,10 @@ class MainWindow(QMainWindow):
         if self.busy:
             self._error("Busy", "Wait for the current work to finish, or cancel it.")
             return False
-        self.job = Job(self)
+        if self.job is not None:  # its thread has ended (we are not busy): release it
+            self.job.wait(5_000)
+            self.job.deleteLater()
+        self.job = Job(self.engine, self)
         s = self.job.signals
         s.progressed.connect(self._on_progress)
         s.logged.connect(self._log)
@@ -451,6 +455,7 @@ class MainWindow(QMainWindow):
         if self.job is not None and self.job.isRunning():
             self.job.cancel()
             self.job.wait(60_000)
+        self.engine.stop()
         self.graph.stop()
 
     def closeEvent(self, event):

@@ -1,18 +1,20 @@
-"""Run engine jobs in a child process and report through Qt signals.
+"""Run engine jobs in the engine process and report through Qt signals.
 
-A job is a top-level function `fn(ctx, emit, *args)` from app/jobs.py. It runs in a spawned process
-(app/engine_process.py); a QThread here only waits on the queue and turns events into signals, so
-the GUI thread never waits and never competes with TensorFlow for Python's GIL.
+A job is a top-level function `fn(ctx, emit, *args)` from app/jobs.py. `Engine` owns one spawned
+process (app/engine_process.py) for the window's lifetime; each `Job` sends one request and a
+QThread waits on the event queue and turns its events into signals, so the GUI thread never waits
+and never competes with TensorFlow for Python's GIL.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import queue as queue_module
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from app.engine_process import child_main
+from app.engine_process import engine_main
 
 
 class JobSignals(QObject):
@@ -23,56 +25,101 @@ class JobSignals(QObject):
     failed = Signal(str, str, object)  # user message, traceback for the log, the TinyOptError or None
 
 
+class Engine:
+    """The engine process, started on first use and again after a crash."""
+
+    def __init__(self, seed: int = 0):
+        self._mp = mp.get_context("spawn")  # forking a process that runs Qt is unsafe
+        self._seed = seed
+        self._ids = itertools.count(1)
+        self.process = None
+        self.requests = self.events = self.cancelled = None
+
+    def submit(self, fn, args) -> int:
+        if self.process is None or not self.process.is_alive():
+            self._start()
+        job_id = next(self._ids)
+        self.requests.put((job_id, fn, args))
+        return job_id
+
+    def _start(self) -> None:
+        self.requests, self.events = self._mp.Queue(), self._mp.Queue()
+        self.cancelled = self._mp.Value("q", 0, lock=False)
+        self.process = self._mp.Process(target=engine_main, daemon=True, name="tinyopt-engine",
+                                        args=(self.requests, self.events, self.cancelled, self._seed))
+        self.process.start()
+
+    def cancel(self, job_id: int) -> None:
+        if self.cancelled is not None:
+            self.cancelled.value = job_id
+
+    def stop(self, timeout: float = 10) -> None:
+        """Ask the process to finish after its current job; kill it if it does not."""
+        if self.process is None:
+            return
+        if self.process.is_alive():
+            self.requests.put(None)
+            self.process.join(timeout)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join(5)
+        for q in (self.requests, self.events):
+            q.close()
+            q.cancel_join_thread()
+        self.process = None
+
+
 class _Forwarder(QObject):
-    def __init__(self, events, process, signals):
+    def __init__(self, engine, job_id, signals):
         super().__init__()
-        self._events, self._process, self._signals = events, process, signals
+        self._engine, self._id, self._signals = engine, job_id, signals
 
     def run(self):
+        events, process = self._engine.events, self._engine.process
         while True:
             try:
-                event = self._events.get(timeout=0.2)
+                event = events.get(timeout=0.2)
             except queue_module.Empty:
-                if not self._process.is_alive():
-                    code = self._process.exitcode
+                if not process.is_alive():
+                    code = process.exitcode
                     self._signals.failed.emit(f"The engine process stopped unexpectedly (exit code {code}). "
                                               "The model may use an op that crashes TensorFlow.", "", None)
                     return
                 continue
-            kind = event[0]
+            except (EOFError, OSError, ValueError):  # the engine was stopped under us
+                self._signals.failed.emit("The engine was stopped.", "", None)
+                return
+            job_id, kind, *rest = event
+            if job_id != self._id:
+                continue  # a late event of an earlier job
             if kind == "progress":
-                self._signals.progressed.emit(event[1])
+                self._signals.progressed.emit(rest[0])
             elif kind == "log":
-                self._signals.logged.emit(event[1])
+                self._signals.logged.emit(rest[0])
             elif kind == "variant":
-                self._signals.variantReady.emit(event[1])
+                self._signals.variantReady.emit(rest[0])
             elif kind == "finished":
-                self._signals.finished.emit(event[1])
+                self._signals.finished.emit(rest[0])
                 return
             elif kind == "failed":
-                self._signals.failed.emit(event[1], event[2], event[3])
+                self._signals.failed.emit(*rest)
                 return
 
 
 class Job(QObject):
-    """One background job in its own process."""
+    """One background job in the engine process."""
 
-    def __init__(self, parent=None, seed: int = 0):
+    def __init__(self, engine: Engine, parent=None):
         super().__init__(parent)
         self.signals = JobSignals()
-        self._mp = mp.get_context("spawn")  # forking a process that runs Qt is unsafe
-        self._events = self._mp.Queue()
-        self._cancel = self._mp.Event()
-        self._seed = seed
+        self._engine = engine
         self._thread = QThread()
-        self._process = None
         self._forwarder = None
+        self.job_id = None
 
     def start(self, fn, *args) -> None:
-        self._process = self._mp.Process(target=child_main, args=(fn, args, self._events, self._cancel, self._seed),
-                                         daemon=True)
-        self._process.start()
-        self._forwarder = _Forwarder(self._events, self._process, self.signals)
+        self.job_id = self._engine.submit(fn, args)
+        self._forwarder = _Forwarder(self._engine, self.job_id, self.signals)
         self._forwarder.moveToThread(self._thread)
         self._thread.started.connect(self._forwarder.run)
         self.signals.finished.connect(self._thread.quit)
@@ -80,15 +127,11 @@ class Job(QObject):
         self._thread.start()
 
     def cancel(self) -> None:
-        self._cancel.set()
+        if self.job_id is not None:
+            self._engine.cancel(self.job_id)
 
     def isRunning(self) -> bool:
         return self._thread.isRunning()
 
     def wait(self, ms: int = 30_000) -> bool:
-        done = self._thread.wait(ms)
-        if self._process is not None:
-            self._process.join(5)
-            if self._process.is_alive():
-                self._process.kill()
-        return done
+        return self._thread.wait(ms)
