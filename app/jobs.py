@@ -35,6 +35,7 @@ class VariantPayload:
 
 def load(ctx, emit, path: str | None, trust_model_code: bool = False) -> LoadedModel:
     """Load `path` (None: the reference CNN, trained on first use and cached)."""
+    from core.errors import LoadError, TinyOptError
     from core.evaluation import model_bytes
     from core.loading import load_model
     from core.recipe import REFERENCE, Recipe
@@ -46,7 +47,13 @@ def load(ctx, emit, path: str | None, trust_model_code: bool = False) -> LoadedM
     else:
         art = load_model(path, trust_model_code=trust_model_code)
         name = Path(path).name
-    memory, note = _memory_of(art)
+    try:
+        memory, note = _memory_of(art)
+    except TinyOptError:
+        raise
+    except Exception as exc:  # a bug of ours on an odd model: still name the file
+        raise LoadError(f"{name}: the per-layer memory analysis failed ({type(exc).__name__}: "
+                        f"{str(exc)[:200]}). Please report this with the file.") from exc
     params = art.model.count_params() if art.is_keras else None
     summary = (f"{art.kind.upper()} model, {len(model_bytes(art)):,} bytes"
                + (f", {params:,} parameters" if params else "") + note)
