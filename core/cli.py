@@ -1,4 +1,4 @@
-"""`tinyopt` command line. Without a subcommand it starts the desktop app.
+"""`tinyopt` headless commands (tinyopt/__main__.py starts the window when none is given).
 
 Subcommands run headless: ``run`` (a sequence or recipe, writing variants and reports),
 ``analyze`` (evaluate one model), ``train-reference`` (the study's base CNN).
@@ -69,23 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def is_command(word: str) -> bool:
+    """True for a headless subcommand or option (`run`, `--help`, ...); anything else opens the window."""
+    return word in _subcommands() or word in ("-h", "--help", "--version")
+
+
 def main(argv=None) -> int:
+    """The headless commands. `tinyopt` itself (tinyopt/__main__.py) routes here or to the window."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--tflm-probe"]:  # the packaged app's stand-in for `python -m core.tflm_probe`
-        from core.tflm_probe import main as probe
-
-        return probe(argv[1:])
-    if argv[:1] == ["--litert-probe"]:
-        from core.litert_probe import main as probe
-
-        return probe(argv[1:])
-    from core.isolation import clean_stale
-
-    clean_stale()  # temporary folders of earlier runs that were killed
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    commands = set(_subcommands())
-    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
-        return _start_app(argv)  # `tinyopt`, `tinyopt MODEL`, `tinyopt --recipe R`, ...
     args = _parser().parse_args(argv)
     if args.version:
         from core.report import versions
@@ -108,16 +100,6 @@ def main(argv=None) -> int:
 def _subcommands() -> list[str]:
     sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
     return list(sub.choices)
-
-
-def _start_app(argv) -> int:
-    try:
-        from app.main import main as app_main
-    except ImportError as exc:
-        print(f"The desktop app is not available ({exc}). Headless commands: tinyopt run --demo "
-              "--out DIR, tinyopt analyze MODEL. See tinyopt --help.", file=sys.stderr)
-        return 1
-    return app_main(argv)
 
 
 def _recipe_from_args(args):

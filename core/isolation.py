@@ -55,7 +55,7 @@ def child_env(**extra) -> dict:
 
 def run_probe(module: str, flag: str, args: list[str], *, timeout: float, cwd: str | None = None):
     """Run ``python -m module ARGS`` (a frozen app: ``app FLAG ARGS``) and capture its output."""
-    entry = [flag] if getattr(sys, "frozen", False) else ["-m", module]
+    entry = [flag] if getattr(sys, "frozen", False) else ["-m", module]  # tinyopt/__main__.py PROBES
     return subprocess.run([sys.executable, *entry, *args], capture_output=True, timeout=timeout,
                           env=child_env(), cwd=cwd)
 
