@@ -19,6 +19,7 @@ class LoadedModel:
     memory: object  # MemoryReport of the model (a float32 conversion for Keras models)
     summary: str
     trust_model_code: bool = False
+    layers: list = None  # names of the layers with weights (for skip lists), Keras models only
 
 
 @dataclass
@@ -58,8 +59,13 @@ def load(ctx, emit, path: str | None, trust_model_code: bool = False) -> LoadedM
     summary = (f"{art.kind.upper()} model, {len(model_bytes(art)):,} bytes"
                + (f", {params:,} parameters" if params else "") + note)
     shown = art.data if art.is_tflite else model_bytes(art)
+    layers = []
+    if art.is_keras:
+        from core.steps.training import kernel_layers
+
+        layers = [layer.name for layer in kernel_layers(art.model)]
     return LoadedModel(path or REFERENCE, art.kind, shown, name if art.is_tflite else Path(name).stem + ".h5",
-                       memory, summary, trust_model_code)
+                       memory, summary, trust_model_code, layers)
 
 
 def _memory_of(art):

@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{APP_NAME} — {name}")
         self.model_label.setText(f"{name}: {loaded.summary}")
         self.memory.setReports(loaded.memory, None, ("original", ""))
+        self.sequence.setLayers(loaded.layers or [])
         self.graph.showOriginal(loaded.display_bytes, loaded.display_name, f"original: {name}")
         if loaded.path != "reference":
             self._remember(loaded.path)

@@ -1,18 +1,163 @@
 """The sequence panel: one checkable box per registered step, its parameters editable beside it.
 
-Built from core.steps.REGISTRY and each step's parameter dataclass, so new steps appear without
+Built from core.steps.REGISTRY and each step's parameter descriptions (core.params): a check box
+for a flag, a spin box with the allowed range for a number, a combo box for a choice, a checkable
+list for a set of choices or of the model's layers. New steps and parameters appear without
 changes here. `recipeSteps()` gives the recipe's step list; `sequenceChanged` fires on any edit.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
+                               QListWidget, QListWidgetItem, QSpinBox, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLineEdit,
-                               QListWidget, QListWidgetItem, QSpinBox, QVBoxLayout, QWidget)
-from PySide6.QtCore import Qt
+ROW_HEIGHT = 20
+
+
+class _Editor:
+    """One parameter's widget, reading and writing plain recipe values."""
+
+    def __init__(self, param, changed):
+        self.param = param
+        self.widget = self._make(param, changed)
+        tip = f"{param.help}\nAllowed: {param.range_text()}.\nDefault: {param.default!r}."
+        self.widget.setToolTip(tip)
+        self.set(param.default)
+
+    @staticmethod
+    def _make(p, changed):
+        if p.kind == "bool":
+            w = QCheckBox()
+            w.toggled.connect(changed)
+        elif p.kind == "int":
+            w = QSpinBox()
+            low = min([p.min, *p.special]) if p.special else p.min
+            w.setRange(int(low), int(p.max))
+            if p.special and min(p.special) < p.min:
+                w.setSpecialValueText(str(p.special[min(p.special)]))
+            w.valueChanged.connect(changed)
+        elif p.kind == "float":
+            w = QDoubleSpinBox()
+            small = p.min is not None and 0 < p.min < 1e-2
+            w.setDecimals(7 if small else 3)
+            w.setRange(float(p.min), float(p.max) - (0.001 if p.max_exclusive else 0))
+            w.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
+            w.setSingleStep(1e-4 if small else 0.05 if p.max <= 1 else 1)
+            w.valueChanged.connect(changed)
+        elif p.kind == "choice":
+            w = QComboBox()
+            w.addItems([str(c) for c in p.choices])
+            w.currentIndexChanged.connect(changed)
+        elif p.kind in ("choices", "layers"):
+            w = QListWidget()
+            for value in p.choices:
+                _check_item(w, str(value), False, title=p.labels.get(value, ""))
+            w.itemChanged.connect(changed)
+        elif p.kind == "layer_values":
+            w = QTableWidget(0, 2)
+            w.setHorizontalHeaderLabels(["layer", p.unit or "value"])
+            w.verticalHeader().hide()
+            w.horizontalHeader().setStretchLastSection(True)
+            w.itemChanged.connect(changed)
+            w.changed = changed
+        else:
+            raise AssertionError(p.kind)
+        if p.unit and isinstance(w, (QSpinBox, QDoubleSpinBox)):
+            w.setSuffix(f" {p.unit}")
+        return w
+
+    def get(self):
+        w, p = self.widget, self.param
+        if p.kind == "bool":
+            return w.isChecked()
+        if p.kind in ("int", "float"):
+            return w.value()
+        if p.kind == "choice":
+            return w.currentText()
+        if p.kind in ("choices", "layers"):
+            return [w.item(i).data(Qt.UserRole) for i in range(w.count())
+                    if w.item(i).checkState() == Qt.Checked]
+        values = {}
+        for row in range(w.rowCount()):
+            item = w.item(row, 0)
+            if item.checkState() == Qt.Checked:
+                values[item.data(Qt.UserRole)] = w.cellWidget(row, 1).value()
+        return values
+
+    def set(self, value) -> None:
+        w, p = self.widget, self.param
+        w.blockSignals(True)
+        if p.kind == "bool":
+            w.setChecked(bool(value))
+        elif p.kind in ("int", "float"):
+            w.setValue(value)
+        elif p.kind == "choice":
+            w.setCurrentText(str(value))
+        elif p.kind in ("choices", "layers"):
+            chosen = [value] if isinstance(value, str) else list(value or [])
+            known = {w.item(i).data(Qt.UserRole) for i in range(w.count())}
+            for name in chosen:
+                if name not in known:  # e.g. a recipe's layer this model does not have
+                    _check_item(w, name, True, missing=p.kind == "layers")
+            for i in range(w.count()):
+                w.item(i).setCheckState(Qt.Checked if w.item(i).data(Qt.UserRole) in chosen else Qt.Unchecked)
+            rows = min(8, max(w.count(), 1))
+            w.setFixedHeight(rows * max(w.sizeHintForRow(0), ROW_HEIGHT) + 2 * w.frameWidth() + 2)
+        else:
+            self._fill_table(dict(value or {}), self._table_names())
+        w.blockSignals(False)
+
+    def setLayers(self, names: list[str]) -> None:
+        """Offer the model's layers (for layer lists): what was chosen stays chosen."""
+        if self.param.kind == "layers":
+            chosen = self.get()
+            self.widget.blockSignals(True)
+            self.widget.clear()
+            for name in names:
+                _check_item(self.widget, name, False)
+            self.widget.blockSignals(False)
+            self.set(chosen)
+        elif self.param.kind == "layer_values":
+            self._fill_table(self.get(), names)
+
+    def _table_names(self) -> list[str]:
+        w = self.widget
+        return [w.item(r, 0).data(Qt.UserRole) for r in range(w.rowCount())]
+
+    def _fill_table(self, values: dict, names: list[str]) -> None:
+        w, p = self.widget, self.param
+        w.blockSignals(True)
+        names = list(names) + [n for n in values if n not in names]
+        w.setRowCount(len(names))
+        for row, name in enumerate(names):
+            item = QTableWidgetItem(name)
+            item.setData(Qt.UserRole, name)
+            item.setFlags(Qt.ItemIsUserCheckable | Qt.ItemIsEnabled)
+            item.setCheckState(Qt.Checked if name in values else Qt.Unchecked)
+            w.setItem(row, 0, item)
+            spin = QDoubleSpinBox()
+            spin.setDecimals(3)
+            spin.setRange(float(p.min), float(p.max) - (0.001 if p.max_exclusive else 0))
+            spin.setSingleStep(0.05)
+            spin.setValue(values.get(name, 0.5))
+            spin.valueChanged.connect(w.changed)
+            w.setCellWidget(row, 1, spin)
+        rows = min(6, max(len(names), 1))
+        w.resizeRowsToContents()
+        w.setFixedHeight(rows * max(w.rowHeight(0) if names else 0, 26) + w.horizontalHeader().height()
+                         + 2 * w.frameWidth() + 2)
+        w.blockSignals(False)
+
+
+def _check_item(w: QListWidget, value: str, checked: bool, missing: bool = False, title: str = "") -> None:
+    item = QListWidgetItem(value + (f" — {title}" if title else "") + ("  (not in this model)" if missing else ""))
+    item.setData(Qt.UserRole, value)
+    item.setToolTip(item.text())
+    item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+    item.setCheckState(Qt.Checked if checked else Qt.Unchecked)
+    w.addItem(item)
 
 
 class _StepBox(QGroupBox):
@@ -23,21 +168,21 @@ class _StepBox(QGroupBox):
         self.cls = cls
         self.setCheckable(True)
         self.setChecked(False)
-        self._editors = {}
+        self.editors = {}
         form = QFormLayout(self)
-        defaults = cls.Params()
-        for f in dataclasses.fields(cls.Params):
-            editor = self._editor(f.name, getattr(defaults, f.name))
-            self._editors[f.name] = editor
-            form.addRow(f.name.replace("_", " "), editor)
+        for p in cls.describe():
+            editor = _Editor(p, lambda *_: self.changed.emit())
+            self.editors[p.name] = editor
+            form.addRow(p.name.replace("_", " "), editor.widget)
+            form.labelForField(editor.widget).setToolTip(p.help)
         self.toggled.connect(self._on_toggled)
         self.showParams(False)
 
     def showParams(self, on: bool) -> None:
         # Only switched-on steps show their parameters: the list stays short enough to read.
-        for editor in self._editors.values():
-            editor.setVisible(on)
-            label = self.layout().labelForField(editor)
+        for editor in self.editors.values():
+            editor.widget.setVisible(on)
+            label = self.layout().labelForField(editor.widget)
             if label is not None:
                 label.setVisible(on)
 
@@ -45,77 +190,17 @@ class _StepBox(QGroupBox):
         self.showParams(on)
         self.changed.emit()
 
-    def _editor(self, name, value):
-        if self.cls.name == "quantize" and name == "modes":
-            from core.steps.quantize import MODES
-
-            w = QListWidget()
-            for mode, title in MODES.items():
-                item = QListWidgetItem(f"{mode} — {title}")
-                item.setData(Qt.UserRole, mode)
-                item.setCheckState(Qt.Checked if mode in value else Qt.Unchecked)
-                w.addItem(item)
-            w.setMaximumHeight(6 * 20)
-            w.itemChanged.connect(lambda _: self.changed.emit())
-            return w
-        if isinstance(value, bool):
-            w = QCheckBox()
-            w.setChecked(value)
-            w.toggled.connect(lambda _: self.changed.emit())
-        elif isinstance(value, int):
-            w = QSpinBox()
-            w.setRange(-1, 10_000_000)
-            w.setValue(value)
-            w.valueChanged.connect(lambda _: self.changed.emit())
-        elif isinstance(value, float):
-            w = QDoubleSpinBox()
-            w.setDecimals(6 if 0 < abs(value) < 0.01 else 3)
-            w.setRange(0.0, 1000.0)
-            w.setSingleStep(0.05 if value <= 1 else 1)
-            w.setValue(value)
-            w.valueChanged.connect(lambda _: self.changed.emit())
-        else:  # str, list, dict: edited as text (JSON for containers)
-            w = QLineEdit(value if isinstance(value, str) else json.dumps(value))
-            w.textEdited.connect(lambda _: self.changed.emit())
-        return w
-
     def params(self) -> dict:
-        out = {}
-        defaults = self.cls.Params()
-        for name, w in self._editors.items():
-            default = getattr(defaults, name)
-            if isinstance(w, QListWidget):
-                out[name] = [w.item(i).data(Qt.UserRole) for i in range(w.count())
-                             if w.item(i).checkState() == Qt.Checked]
-            elif isinstance(w, QCheckBox):
-                out[name] = w.isChecked()
-            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
-                out[name] = w.value()
-            elif isinstance(default, str):
-                out[name] = w.text()
-            else:
-                try:
-                    out[name] = json.loads(w.text() or "null")
-                except ValueError:
-                    out[name] = w.text()  # the engine's validation names the bad value
-        return out
+        return {name: e.get() for name, e in self.editors.items()}
 
     def setParams(self, params: dict) -> None:
         for name, value in params.items():
-            w = self._editors.get(name)
-            if w is None:
-                continue
-            w.blockSignals(True)
-            if isinstance(w, QListWidget):
-                for i in range(w.count()):
-                    w.item(i).setCheckState(Qt.Checked if w.item(i).data(Qt.UserRole) in value else Qt.Unchecked)
-            elif isinstance(w, QCheckBox):
-                w.setChecked(bool(value))
-            elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
-                w.setValue(value)
-            else:
-                w.setText(value if isinstance(value, str) else json.dumps(value))
-            w.blockSignals(False)
+            if name in self.editors:
+                self.editors[name].set(value)
+
+    def setLayers(self, names: list[str]) -> None:
+        for e in self.editors.values():
+            e.setLayers(names)
 
 
 class SequenceWidget(QWidget):
@@ -143,12 +228,19 @@ class SequenceWidget(QWidget):
     def recipeSteps(self) -> list[dict]:
         return [{"name": n, "params": b.params()} for n, b in self._boxes.items() if b.isChecked()]
 
+    def setLayers(self, names: list[str]) -> None:
+        """The loaded model's layer names, offered by every layer-list parameter."""
+        for box in self._boxes.values():
+            box.blockSignals(True)
+            box.setLayers(names)
+            box.blockSignals(False)
+
     def setRecipeSteps(self, steps: list[dict]) -> None:
         """Check and fill the boxes for `steps` (a recipe's list); uncheck the others."""
         by_name = {s["name"]: s.get("params", {}) for s in steps}
         for name, box in self._boxes.items():
             box.blockSignals(True)
-            fresh = dataclasses.asdict(box.cls.Params())
+            fresh = {p.name: p.default for p in box.cls.describe()}
             box.setParams({**fresh, **by_name.get(name, {})})
             box.setChecked(name in by_name)
             box.showParams(name in by_name)

@@ -32,6 +32,7 @@ class Param:
     max_exclusive: bool = False  # e.g. sparsity below 1
     unit: str = ""
     special: dict = dataclasses.field(default_factory=dict)  # value -> meaning (e.g. {0: "auto"})
+    labels: dict = dataclasses.field(default_factory=dict)  # choice -> title shown beside it
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -55,13 +56,14 @@ class Param:
 
 
 def param(default, help: str, *, kind: str | None = None, choices=(), min=None, max=None,
-          max_exclusive=False, unit="", special=None):
+          max_exclusive=False, unit="", special=None, labels=None):
     """A dataclass field carrying its `Param` description (the name is filled in by `describe`)."""
     kind = kind or {bool: "bool", int: "int", float: "float", str: "choice"}.get(type(default))
     if kind not in KINDS:
         raise TypeError(f"param(): give kind= for a default of type {type(default).__name__}")
     meta = {"param": dict(kind=kind, default=default, help=help, choices=tuple(choices), min=min,
-                          max=max, max_exclusive=max_exclusive, unit=unit, special=dict(special or {}))}
+                          max=max, max_exclusive=max_exclusive, unit=unit, special=dict(special or {}),
+                          labels=dict(labels or {}))}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

@@ -39,7 +39,7 @@ class QuantizeStep(Step):
     @dataclass
     class Params:
         modes: list = param(["int8"], "conversions to make, one variant each", kind="choices",
-                            choices=tuple(MODES))
+                            choices=tuple(MODES), labels=MODES)
         representative_samples: int = param(200, "calibration samples for integer modes", min=1,
                                             max=100_000, unit="samples")
         # MCUs run batch 1; a fixed batch folds Reshape/Flatten shape arithmetic into constants
