@@ -1,13 +1,17 @@
 """The engine jobs the window runs, as top-level functions `fn(ctx, emit, *args)`. Qt-free.
 
-They run in a child process (app/worker.py), call only core, and return plain, picklable data:
-no Keras objects cross back to the window.
+They run in the engine process (app/worker.py) and only call the engine's `Session`
+(core/session.py), which lives there between jobs: a run uses the model the load job loaded, and
+an export takes its variant from the finished run. They return plain, picklable data: no Keras
+objects cross back to the window.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+_session = None  # core.session.Session of this engine process
 
 
 @dataclass
@@ -36,74 +40,51 @@ class VariantPayload:
 
 def load(ctx, emit, path: str | None, trust_model_code: bool = False) -> LoadedModel:
     """Load `path` (None: the reference CNN, trained on first use and cached)."""
-    from core.errors import LoadError, TinyOptError
+    global _session
     from core.evaluation import model_bytes
-    from core.loading import load_model
     from core.recipe import REFERENCE, Recipe
-    from core.runner import reference_model
+    from core.session import Session
+    from core.steps.training import kernel_layers
 
-    if path is None:
-        art = reference_model(Recipe(), ctx)
-        name = "reference_cnn.h5"
-    else:
-        art = load_model(path, trust_model_code=trust_model_code)
-        name = Path(path).name
-    try:
-        memory, note = _memory_of(art)
-    except TinyOptError:
-        raise
-    except Exception as exc:  # a bug of ours on an odd model: still name the file
-        raise LoadError(f"{name}: the per-layer memory analysis failed ({type(exc).__name__}: "
-                        f"{str(exc)[:200]}). Please report this with the file.") from exc
+    session = Session(Recipe(model=path or REFERENCE), trust_model_code=trust_model_code)
+    art = session.load(ctx=ctx)
+    name = "reference_cnn.h5" if path is None else Path(path).name
+    memory, note = session.memory(art)
+    raw = model_bytes(art)
     params = art.model.count_params() if art.is_keras else None
-    summary = (f"{art.kind.upper()} model, {len(model_bytes(art)):,} bytes"
-               + (f", {params:,} parameters" if params else "") + note)
-    shown = art.data if art.is_tflite else model_bytes(art)
-    layers = []
-    if art.is_keras:
-        from core.steps.training import kernel_layers
-
-        layers = [layer.name for layer in kernel_layers(art.model)]
-    return LoadedModel(path or REFERENCE, art.kind, shown, name if art.is_tflite else Path(name).stem + ".h5",
+    summary = (f"{art.kind.upper()} model, {len(raw):,} bytes" + (f", {params:,} parameters" if params else "")
+               + (f"; {note}" if note else ""))
+    layers = [layer.name for layer in kernel_layers(art.model)] if art.is_keras else []
+    _session = session  # only a model that loaded replaces the one the window shows
+    return LoadedModel(path or REFERENCE, art.kind, raw, name if art.is_tflite else Path(name).stem + ".h5",
                        memory, summary, trust_model_code, layers)
-
-
-def _memory_of(art):
-    from core.analysis.memory import analyze_memory
-
-    if art.is_tflite:
-        return analyze_memory(art.data), ""
-    from core.steps.quantize import convert
-
-    try:
-        return analyze_memory(convert(art.model, "float32")), "; per-layer memory of its float32 .tflite"
-    except Exception as exc:  # the converter may refuse a model that still runs in Keras
-        return None, f"; no per-layer memory ({str(exc).splitlines()[0][:120]})"
 
 
 def run(ctx, emit, recipe_dict: dict, trust_model_code: bool = False) -> dict:
     """Run a recipe, emitting a VariantPayload per evaluated variant; return the run's summary."""
-    from core.analysis.memory import analyze_memory
+    global _session
     from core.recipe import Recipe
-    from core.runner import run_recipe
+    from core.session import Session
+
+    recipe = Recipe.from_dict(recipe_dict)
+    if _session is None:  # a new engine (after a crash): load from the recipe
+        _session = Session(recipe, trust_model_code=trust_model_code)
+    _session.recipe, _session.trust_model_code = recipe, trust_model_code
 
     def on_variant(v):
         art = v.artifact
         emit(VariantPayload(v.name, v.metrics, art if art.is_tflite else None,
-                            analyze_memory(art.data) if art.is_tflite else None))
+                            _session.memory(art)[0] if art.is_tflite else None))
 
-    result = run_recipe(Recipe.from_dict(recipe_dict), ctx, on_variant=on_variant,
-                        trust_model_code=trust_model_code)
-    return {"cancelled": result.cancelled, "failures": result.failures,
-            "labels": list(getattr(result.dataset, "labels", []) or [])}
+    result = _session.run(ctx, on_variant=on_variant)
+    return {"cancelled": result.cancelled, "failures": result.failures, "labels": _session.labels}
 
 
-def export(ctx, emit, artifact, out_dir, prefix, make_zip, overwrite, recipe_dict, metrics, original_metrics,
-           labels):
-    from core.export import export_package
-    from core.recipe import Recipe
+def export(ctx, emit, name: str, out_dir, prefix, make_zip, overwrite):
+    """Package variant `name` of the finished run (nothing is re-run)."""
+    from core.errors import ExportError
 
-    recipe = Recipe.from_dict(recipe_dict) if recipe_dict else None
-    return export_package(artifact, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
-                          recipe=recipe, metrics=metrics, original_metrics=original_metrics,
-                          labels=labels, progress=ctx.log)
+    if _session is None:
+        raise ExportError("The engine restarted since this run: run the sequence again to export.")
+    return _session.export(name, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
+                           progress=ctx.log)

@@ -406,11 +406,9 @@ class MainWindow(QMainWindow):
         if dialog.exec() != ExportDialog.Accepted:
             return
         self.settings.setValue("export_dir", dialog.folder.text())
-        labels = (getattr(self, "run_result", None) or {}).get("labels")
         self._start(jobs.export, lambda path: self.status.setText(f"Exported to {path}"), f"Exporting {v.name}",
-                    v.artifact, dialog.folder.text(), dialog.prefix.text(), dialog.zip.isChecked(),
-                    dialog.overwrite.isChecked(), self.recipe.to_dict() if self.recipe else None, v.metrics,
-                    self.payloads[0].metrics, labels)
+                    v.name, dialog.folder.text(), dialog.prefix.text(), dialog.zip.isChecked(),
+                    dialog.overwrite.isChecked())
 
     # ---------------------------------------------------------------- recipes
     def _on_save_recipe(self):
@@ -454,9 +452,11 @@ class MainWindow(QMainWindow):
     def shutdown(self):
         """Stop background work and the Netron servers; release the web pages."""
         if self.job is not None and self.job.isRunning():
-            self.job.cancel()
-            self.job.wait(60_000)
-        self.engine.stop()
+            self.job.cancel()  # steps stop between batches; the converter may not: then it is killed
+            self.job.wait(5_000)
+        self.engine.stop(timeout=2)
+        if self.job is not None:
+            self.job.wait(3_000)  # its forwarder sees the engine gone and ends
         self.graph.stop()
 
     def closeEvent(self, event):

@@ -80,28 +80,28 @@ class ResultsWidget(QTableWidget):
     def _items(self, index: int) -> list:
         m = self.variants[index].metrics
         base = self.variants[0].metrics
-        t = m.tflm or {}
+        t = m.tflm
         d_size = None if index == 0 else (m.size_bytes - base.size_bytes) / base.size_bytes * 100
         d_acc = None if index == 0 or m.accuracy is None or base.accuracy is None else (m.accuracy - base.accuracy) * 100
-        runs = "-" if not t else ("yes" if t.get("runs") else "no")
+        runs = "-" if t is None else ("yes" if t.runs else "no")
         flash = m.size_bytes if m.kind == "tflite" else None
         fits, why = (True, "")
         if self.device is not None and m.kind == "tflite":
-            fits, why = self.device.fits(flash, t.get("arena_total"))
+            fits, why = self.device.fits(flash, t.arena_total if t else None)
         cells = [
             (m.name, m.name), (f"{m.size_bytes:,}", m.size_bytes),
             ("" if d_size is None else f"{d_size:+.1f}%", d_size),
             ("-" if m.accuracy is None else f"{m.accuracy:.4f}", m.accuracy),
             ("" if d_acc is None else f"{d_acc:+.2f}", d_acc),
             ("-" if m.latency_ms_median is None else f"{m.latency_ms_median:.3f}", m.latency_ms_median),
-            (runs, runs), ("-" if not t.get("arena_total") else f"{t['arena_total']:,}", t.get("arena_total")),
+            (runs, runs), ("-" if not (t and t.arena_total) else f"{t.arena_total:,}", t.arena_total if t else None),
             ("-" if flash is None else f"{flash:,}", flash),
             ("-" if m.kind != "tflite" or self.device is None else ("yes" if fits else "no"), fits),
         ]
         items = [_Item(text, key) for text, key in cells]
         items[0].setData(Qt.UserRole + 1, index)
-        if t and not t.get("runs"):
-            items[6].setToolTip(t.get("reason", ""))
+        if t and not t.runs:
+            items[6].setToolTip(t.reason)
             items[6].setBackground(QBrush(BAD))
         if not fits:
             items[9].setToolTip(why)

@@ -92,8 +92,8 @@ def rows_from(results_by_seed: list, label: str, float_tflite_bytes: dict, float
         size = statistics.mean(m.size_bytes for m in ms)
         ref = statistics.mean(float_tflite_bytes.values()) if float_tflite_bytes else None
         tflm = ms[0].tflm
-        runs = "-" if not tflm else ("yes" if tflm.get("runs") else "no: " + tflm.get("reason", "")[:70])
-        arena = tflm.get("arena_total") if tflm else None
+        runs = "-" if not tflm else ("yes" if tflm.runs else "no: " + tflm.reason[:70])
+        arena = tflm.arena_total if tflm else None
         lat = [m.latency_ms_median for m in ms if m.latency_ms_median is not None]
         p90 = [m.latency_ms_p90 for m in ms if m.latency_ms_p90 is not None]
         row_name = "float32 Keras" if name == "original" else (
@@ -169,10 +169,10 @@ def smallest_summary(results, float_acc) -> str:
         best = res.variants[-1]
         plain = next((v for v in res.variants if v.name.endswith("int8")), None)  # before strip/LUT
         m, comp = best.metrics, best.artifact.info.get("compress", {})
-        arena = m.tflm.get("arena_total") if m.tflm else None
-        plain_arena = plain.metrics.tflm.get("arena_total") if plain and plain.metrics.tflm else None
+        arena = m.tflm.arena_total if m.tflm else None
+        plain_arena = plain.metrics.tflm.arena_total if plain and plain.metrics.tflm else None
         lines.append(f"| {seed} | {best.name} | {m.size_bytes:,} | "
-                     f"{'yes' if m.tflm and m.tflm.get('runs') else 'no'} | {m.accuracy:.4f} | "
+                     f"{'yes' if m.tflm and m.tflm.runs else 'no'} | {m.accuracy:.4f} | "
                      f"{(m.accuracy - float_acc.get(seed, m.accuracy)) * 100:+.2f} pt | "
                      f"{fmt_int(plain_arena)} -> {fmt_int(arena)} | {fmt_int(comp.get('decoded_bytes'))} |")
     return ("| seed | variant | bytes | runs on TFLM | accuracy | Δ acc vs float Keras | TFLM arena "
@@ -206,8 +206,8 @@ def third_party_table(latency_runs: int) -> str:
         rows.append([v.name, f"{m.size_bytes:,}", f"{m.gzip_bytes:,}",
                      f"{m.accuracy:.4f}" if data == "fashion-mnist" and m.accuracy is not None else "no data",
                      f"{m.latency_ms_median:.4f}" if m.latency_ms_median else "-",
-                     "-" if not t else ("yes" if t.get("runs") else "no"),
-                     fmt_int(t.get("arena_total")) if t else "-"])
+                     "-" if not t else ("yes" if t.runs else "no"),
+                     fmt_int(t.arena_total) if t else "-"])
     return note + "\n\n" + markdown(["variant", "bytes", "gzip", "accuracy", "ms p50", "runs on TFLM",
                                      "TFLM arena"], rows)
 

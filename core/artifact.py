@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-KERAS = "keras"
-TFLITE = "tflite"
+
+class Form(StrEnum):
+    """The form a model is in. A StrEnum: it prints and serialises as "keras" / "tflite"."""
+
+    KERAS = "keras"
+    TFLITE = "tflite"
+
+
+KERAS = Form.KERAS
+TFLITE = Form.TFLITE
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,7 @@ class Artifact:
             raise ValueError("a TFLite artifact needs flatbuffer bytes")
         if self.kind not in (KERAS, TFLITE):
             raise ValueError(f"unknown artifact kind {self.kind!r}")
+        object.__setattr__(self, "kind", Form(self.kind))
 
     @property
     def is_keras(self) -> bool:
@@ -60,10 +70,13 @@ class Artifact:
                info: dict | None = None):
         """A new artifact produced by `step` from this one; `info` is what the step measured."""
         merged = dict(self.info)
-        if info:
-            merged[step.split(":")[0]] = info
+        merged[step.split(":")[0]] = dict(info or {})  # recorded even when empty: steps ask `applied`
         return Artifact(kind=kind, name=name, source=self.source, model=model, data=data,
                         history=self.history + (step,), info=merged)
+
+    def applied(self, step_name: str) -> bool:
+        """True when `step_name` (e.g. "prune") was applied somewhere in this artifact's chain."""
+        return step_name in self.info
 
     def __repr__(self) -> str:
         size = f", {len(self.data)} B" if self.data else ""

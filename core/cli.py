@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -32,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--demo", action="store_true",
                      help="train (or reuse) the reference CNN on mnist-5k and apply every PTQ mode")
     r.add_argument("--data", default=None, help="mnist-5k (default), digits, mnist, "
-                   "fashion-mnist, or a .npz with x_train, y_train, x_test, y_test")
+                   "fashion-mnist, a .npz with x_train, y_train, x_test, y_test, or none")
     r.add_argument("--steps", help="e.g. prune:0.8,qat,quantize:int8 (see `tinyopt presets`)")
     r.add_argument("--preset", help="a preset id from `tinyopt presets` (e.g. smallest-tflm)")
     r.add_argument("--out", required=True, help="output folder")
@@ -50,8 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="write a TFLM package: .tflite, C array, op resolver, arena size, report")
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="a .tflite file to package")
+    src.add_argument("--run", help="the --out folder of a finished `tinyopt run`: packages its --variant")
     src.add_argument("--recipe", help="a recipe.json: runs it and packages --variant")
-    e.add_argument("--variant", help="variant name from the recipe's run (e.g. int8)")
+    e.add_argument("--variant", help="variant name from the run (e.g. int8)")
     e.add_argument("--out", required=True, help="folder that receives the package folder")
     e.add_argument("--zip", action="store_true", help="also write a .zip of the package")
     e.add_argument("--prefix", default="g_model", help="C symbol prefix (default g_model)")
@@ -89,6 +91,9 @@ def main(argv=None) -> int:
         return 0
     try:
         return globals()["cmd_" + args.command.replace("-", "_")](args)  # `cmd_<name>` per subcommand
+    except BrokenPipeError:  # `tinyopt presets | head`: the reader left; not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except TinyOptError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -124,7 +129,7 @@ def _recipe_from_args(args):
 
         recipe.steps = [dict(s) for s in get(args.preset).steps]
     if args.data:
-        recipe.data = args.data
+        recipe.data = None if args.data.lower() == "none" else args.data
     if args.seed is not None:
         recipe.seed = args.seed
     if args.latency_runs is not None:
@@ -134,96 +139,92 @@ def _recipe_from_args(args):
 
 
 def cmd_run(args) -> int:
-    from core.evaluation import model_bytes
-    from core.report import table, write_report
-    from core.runner import run_recipe
+    from core.report import table
+    from core.session import Session
     from core.steps.base import Context
 
     recipe = _recipe_from_args(args)
-    out = Path(args.out)
+    out = _out_dir(args.out)
+    session = Session(recipe, trust_model_code=args.trust_model_code)
+
+    def on_variant(v):
+        Session.variant_file(out, v).write_bytes(model_bytes(v.artifact))
+        print(f"  {v.name}: {v.metrics.size_bytes:,} bytes", file=sys.stderr)
+
+    from core.evaluation import model_bytes
+
+    session.run(Context(log=_stderr), on_variant=on_variant)
+    session.write_run(out)
+    print(table([v.metrics for v in session.variants]))
+    print(f"\nWrote {len(session.variants)} variants, report.json and recipe.json to {out}")
+    return 0
+
+
+def _out_dir(path) -> Path:
+    out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TinyOptError(f"Cannot create output folder {out}: {exc.strerror}.") from None
+    return out
 
-    def on_variant(v):
-        suffix = ".h5" if v.artifact.is_keras else ".tflite"
-        (out / f"{v.name}{suffix}").write_bytes(model_bytes(v.artifact))
-        print(f"  {v.name}: {v.metrics.size_bytes:,} bytes", file=sys.stderr)
 
-    ctx = Context(seed=recipe.seed, log=lambda line: print(line, file=sys.stderr))
-    result = run_recipe(recipe, ctx, on_variant=on_variant, trust_model_code=args.trust_model_code)
-    recipe.save(out / "recipe.json")
-    write_report(result, out / "report.json")
-    print(table([v.metrics for v in result.variants]))
-    print(f"\nWrote {len(result.variants)} variants, report.json and recipe.json to {out}")
-    return 0
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def cmd_analyze(args) -> int:
     import json
 
-    from core.evaluation import evaluate
     from core.recipe import Recipe
     from core.report import table, tflm_cell
-    from core.runner import prepare
-    from core.steps.base import Context
-    from core.loading import load_model
+    from core.session import Session
 
-    art = load_model(args.path, trust_model_code=args.trust_model_code)
-    ds = None
-    if args.data:
-        _, ds = prepare(Recipe(model=args.path, data=args.data), Context(), original=art)
-    m = evaluate(art, ds)
-    mem = None
-    if art.is_tflite:
-        from core.analysis.memory import analyze_memory, memory_table
-
-        mem = analyze_memory(art.data, Path(args.path).name)
+    session = Session(Recipe(model=str(args.path), data=args.data), trust_model_code=args.trust_model_code)
+    art = session.load()
+    m = session.evaluate(art, data=args.data)
+    mem = session.memory(art)[0] if art.is_tflite else None
     if args.json:
-        print(json.dumps(dict(m.to_dict(), memory=mem.to_dict() if mem else None), indent=2))
+        print(json.dumps(dict(m.to_dict(), memory=mem.to_dict() if mem else None), indent=2, default=str))
         return 0
     if mem:
+        from core.analysis.memory import memory_table
+
         print(memory_table(mem) + "\n")
     print(table([m]))
     t = m.tflm
     print(f"\nParameters: {m.params:,}")
     if t:
         print(f"Runs on TFLM: {tflm_cell(m)}")
-        if t.get("runs"):
-            print(f"TFLM arena: total {t['arena_total']:,} bytes (head {t['arena_head']:,}, "
-                  f"tail {t['arena_tail']:,}); loads at {t['arena_verified']:,} bytes")
+        if t.runs:
+            loads = f"; loads at {t.arena_verified:,} bytes" if t.arena_verified else ""
+            print(f"TFLM arena: total {t.arena_total:,} bytes (head {t.arena_head:,}, "
+                  f"tail {t.arena_tail:,}){loads}")
     for note in m.notes:
         print(note)
     return 0
 
 
 def cmd_export(args) -> int:
-    from core.export import export_package
-    from core.loading import load_model
+    from core.recipe import Recipe
+    from core.session import Session
+    from core.steps.base import Context
 
-    recipe = metrics = original = labels = None
     if args.model:
-        artifact = load_model(args.model)
+        session = Session(Recipe(model=str(args.model), data=None), trust_model_code=args.trust_model_code)
+        session.load()
+        name = "original"
     else:
-        from core.recipe import Recipe
-        from core.runner import run_recipe
-        from core.steps.base import Context
-
         if not args.variant:
-            raise TinyOptError("Give --variant NAME with --recipe (a variant of the recipe's run).")
-        recipe = Recipe.load(args.recipe)
-        result = run_recipe(recipe, Context(seed=recipe.seed, log=lambda line: print(line, file=sys.stderr)),
-                            trust_model_code=args.trust_model_code)
-        by_name = {v.name: v for v in result.variants}
-        if args.variant not in by_name:
-            raise TinyOptError(f"No variant '{args.variant}' in this run; variants: {', '.join(by_name)}.")
-        chosen = by_name[args.variant]
-        artifact, metrics, original = chosen.artifact, chosen.metrics, result.variants[0].metrics
-        labels = getattr(result.dataset, "labels", None)
-    path = export_package(artifact, args.out, prefix=args.prefix, make_zip=args.zip, overwrite=args.overwrite,
-                          recipe=recipe, metrics=metrics, original_metrics=original, labels=labels,
-                          progress=lambda msg: print(msg, file=sys.stderr))
+            raise TinyOptError("Give --variant NAME with --run or --recipe (a variant of that run).")
+        if args.run:
+            session = Session.from_run(args.run)  # the finished run's files: nothing is re-run
+        else:
+            session = Session(Recipe.load(args.recipe), trust_model_code=args.trust_model_code)
+            session.run(Context(log=_stderr))
+        name = args.variant
+    path = session.export(name, args.out, prefix=args.prefix, make_zip=args.zip, overwrite=args.overwrite,
+                          progress=_stderr)
     print(f"Wrote {path}" + (f" and {path}.zip" if args.zip else ""))
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.artifact import Artifact
-from core.tflm_check import check_tflm
+from core.tflm_check import TflmResult, check_tflm
 
 LATENCY_RUNS = 200
 WARMUP_RUNS = 20
@@ -34,17 +34,17 @@ class Metrics:
     accuracy: float | None = None
     latency_ms_median: float | None = None
     latency_ms_p90: float | None = None
-    tflm: dict = field(default_factory=dict)
+    tflm: TflmResult | None = None  # None: not checked (Keras models, or tflm=False)
     history: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
     @property
     def runs_on_tflm(self) -> bool | None:
-        return self.tflm.get("runs") if self.tflm else None
+        return self.tflm.runs if self.tflm else None
 
     @property
     def arena_total(self) -> int | None:
-        return self.tflm.get("arena_total") if self.tflm else None
+        return self.tflm.arena_total if self.tflm else None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,8 +88,8 @@ def evaluate(artifact: Artifact, dataset=None, *, latency_runs: int = LATENCY_RU
         if latency_runs:
             m.latency_ms_median, m.latency_ms_p90 = runner.latency(latency_runs)
     if tflm:
-        m.tflm = check_tflm(artifact.data).to_dict()
-        if runner is None and dataset is not None and m.tflm.get("runs"):
+        m.tflm = check_tflm(artifact.data)
+        if runner is None and dataset is not None and m.tflm.runs:
             # e.g. LUT-compressed models: only TFLM has the DECODE kernel, so measure accuracy there.
             m.accuracy = tflm_accuracy(artifact.data, dataset)
             m.notes.append("Accuracy measured on TFLM; host latency needs LiteRT and is not measured.")

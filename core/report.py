@@ -52,6 +52,7 @@ def report_dict(result) -> dict:
         "variants": [dict(row, history=list(v.artifact.history), steps=_json_safe(v.artifact.info))
                      for row, v in zip(variant_rows([v.metrics for v in result.variants]), result.variants)],
         "failures": [{"branch": b, "error": e} for b, e in getattr(result, "failures", [])],
+        "labels": list(getattr(ds, "labels", None) or []),
     }
 
 
@@ -79,9 +80,9 @@ def _fmt(v, spec="", none="-"):
 def tflm_cell(m) -> str:
     if not m.tflm:
         return "n/a"
-    if m.tflm.get("runs"):
+    if m.tflm.runs:
         return "yes"
-    return "no: " + m.tflm.get("reason", "")
+    return "no: " + m.tflm.reason
 
 
 def table(metrics: list) -> str:

@@ -31,7 +31,7 @@ class Variant:
 
     @property
     def name(self) -> str:
-        return self.artifact.name
+        return self.artifact.name if self.artifact is not None else self.metrics.name
 
 
 @dataclass
@@ -60,12 +60,17 @@ def reference_model(recipe: Recipe, ctx: Context) -> Artifact:
     if path.exists():
         ctx.log(f"reusing the reference CNN trained before: {path}")
         art = load_model(path)
-        return dataclasses.replace(art, source=f"reference CNN ({recipe.data}, seed {recipe.seed})")
-    ctx.progress(Progress("reference", f"training the reference CNN on {recipe.data}", None))
-    art = train_reference(recipe.data, epochs=recipe.reference_epochs, seed=recipe.seed)
-    save_keras(art.model, path)
-    ctx.log(f"trained the reference CNN; saved to {path}")
-    return art
+    else:
+        ctx.progress(Progress("reference", f"training the reference CNN on {recipe.data}", None))
+        art = train_reference(recipe.data, epochs=recipe.reference_epochs, seed=recipe.seed)
+        save_keras(art.model, path)
+        ctx.log(f"trained the reference CNN; saved to {path}")
+    return dataclasses.replace(art, source=reference_source(recipe))
+
+
+def reference_source(recipe: Recipe) -> str:
+    """What a reference CNN artifact says it is: one per dataset, seed and epoch count."""
+    return f"reference CNN ({recipe.data}, seed {recipe.seed}, {recipe.reference_epochs} epochs)"
 
 
 def expected_kind(model: str) -> str:
@@ -101,7 +106,8 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
     on_variant : callable
         Called with each `Variant` as soon as it is evaluated (the original first).
     """
-    ctx = ctx or Context(seed=recipe.seed)
+    ctx = ctx or Context()
+    ctx.seed = recipe.seed  # the recipe's seed, whoever made the context (the window's engine too)
     sequence = recipe.sequence()
     result = RunResult(recipe, None)
     clock = time.perf_counter()

@@ -8,6 +8,7 @@ of dying with it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from dataclasses import asdict, dataclass
@@ -42,11 +43,29 @@ def _probe(model: Path, log: Path, *extra: str, timeout: float):
 
 
 def check_tflm(data: bytes, *, timeout: float = TIMEOUT_S, verify: bool = True) -> TflmResult:
-    """Load and invoke `data` on TFLM in a child process and report the arena it used.
+    """Load and invoke `data` on TFLM in a child process and report the arena it used (measured
+    once per set of bytes: core.cache).
 
     With `verify`, also find the smallest arena (from the reported total up, in 16-byte steps)
     at which the model really loads and invokes: that is the size to recommend.
     """
+    from core.cache import once, peek
+
+    if not verify:  # a verified result answers an unverified question too
+        known = peek("tflm", data, (True, _arena_option()), runtime=RUNTIME)
+        if known is not None:
+            return known
+    return once("tflm", data, (verify, _arena_option()), lambda: _check(data, timeout, verify), runtime=RUNTIME)
+
+
+RUNTIME = "tflite-micro"
+
+
+def _arena_option() -> str:
+    return os.environ.get("TINYOPT_TFLM_ARENA", "")
+
+
+def _check(data: bytes, timeout: float, verify: bool) -> TflmResult:
     with temp_dir("tflm") as tmp:
         model, log = Path(tmp) / "model.tflite", Path(tmp) / "tflm.log"
         model.write_bytes(data)
@@ -73,8 +92,18 @@ def tflm_outputs(data: bytes, inputs, *, timeout: float = TIMEOUT_S):
     """Outputs of the real TFLM interpreter for each input sample (first input, first output).
 
     `inputs` must already have the model's input dtype and shape without the batch axis. Raises
-    RuntimeError with TFLM's reason when the model does not run.
+    RuntimeError with TFLM's reason when the model does not run. Computed once per (bytes, inputs).
     """
+    import numpy as np
+
+    from core.cache import digest, once
+
+    x = np.ascontiguousarray(inputs)
+    key = (digest(x.tobytes()), x.dtype.str, x.shape, _arena_option())
+    return once("tflm outputs", data, key, lambda: _outputs(data, x, timeout), runtime=RUNTIME).copy()
+
+
+def _outputs(data: bytes, inputs, timeout: float):
     import numpy as np
 
     with temp_dir("tflm") as tmp:
@@ -91,6 +120,13 @@ def tflm_outputs(data: bytes, inputs, *, timeout: float = TIMEOUT_S):
 
 def loads_at(data: bytes, arena_size: int, *, timeout: float = TIMEOUT_S) -> bool:
     """True when TFLM loads and invokes the model with exactly `arena_size` bytes of arena."""
+    from core.cache import once
+
+    return once("tflm loads_at", data, (arena_size,), lambda: _loads_at(data, arena_size, timeout),
+                runtime=RUNTIME)
+
+
+def _loads_at(data: bytes, arena_size: int, timeout: float) -> bool:
     with temp_dir("tflm") as tmp:
         model, log = Path(tmp) / "model.tflite", Path(tmp) / "tflm.log"
         model.write_bytes(data)

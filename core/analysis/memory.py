@@ -56,8 +56,11 @@ class MemoryReport:
 
 
 def analyze_memory(data: bytes, label: str = "model", order: list | None = None) -> MemoryReport:
-    graph = build_graph(data, label)
-    return analyze_graph(graph, order)
+    """Per-operator memory of `data`, analysed once per set of bytes and order (core.cache)."""
+    from core.cache import once
+
+    return once("memory", data, (tuple(order) if order is not None else None,),
+                lambda: analyze_graph(build_graph(data, label), order))
 
 
 def analyze_graph(graph, order: list | None = None, offline: dict | None = None) -> MemoryReport:

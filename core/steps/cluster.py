@@ -51,7 +51,7 @@ class ClusterStep(Step):
     def run(self, artifact, ctx: Context) -> list:
         p = self.params
         c = tfmot().clustering.keras
-        pruned = any(h.startswith("prune") for h in artifact.history)
+        pruned = artifact.applied("prune")
         keep_zeros = p.preserve_sparsity == "yes" or (p.preserve_sparsity == "auto" and pruned)
         cluster_weights = c.experimental.cluster.cluster_weights if keep_zeros else c.cluster_weights
         extra = {"preserve_sparsity": True} if keep_zeros else {}

@@ -117,7 +117,7 @@ class GraphStep(Step):
         if out is not artifact.data:
             ctx.progress(Progress(self.name, "checking outputs on TFLM and LiteRT", 0.5))
             problem = same_outputs(artifact.data, out, ctx.seed)
-            base, new = check_tflm(artifact.data, verify=False), check_tflm(out, verify=False)
+            base, new = check_tflm(artifact.data), check_tflm(out)  # verified: evaluation reuses them
             if problem is None and not new.runs:
                 problem = f"TFLM cannot run the result: {new.reason}"
             if problem is None and base.runs and new.arena_total > base.arena_total:

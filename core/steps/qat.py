@@ -36,11 +36,10 @@ def is_qat_model(model) -> bool:
                for layer in model.layers)
 
 
-def scheme_for(history: tuple, preserve: str) -> str:
+def scheme_for(artifact, preserve: str) -> str:
     if preserve != "auto":
         return preserve
-    pruned = any(h.startswith("prune") for h in history)
-    clustered = any(h.startswith("cluster") for h in history)
+    pruned, clustered = artifact.applied("prune"), artifact.applied("cluster")
     if clustered:
         return "sparsity+clusters" if pruned else "clusters"
     return "sparsity" if pruned else "none"
@@ -61,7 +60,7 @@ class QatStep(Step):
     def run(self, artifact, ctx: Context) -> list:
         p = self.params
         q = tfmot().quantization.keras
-        scheme = scheme_for(artifact.history, p.preserve)
+        scheme = scheme_for(artifact, p.preserve)
         model = copy_model(artifact.model)
         try:
             if scheme == "none":

@@ -44,7 +44,7 @@ def test_evaluate_keras_and_int8(trained_reference, adapted_mnist):
     assert m.size_bytes == len(int8.data) and 0 < m.gzip_bytes < m.size_bytes
     assert abs(m.accuracy - k.accuracy) <= 0.01
     assert 0 < m.latency_ms_median <= m.latency_ms_p90
-    assert m.tflm["runs"] and m.tflm["arena_total"] > 0 and m.tflm["arena_verified"]
+    assert m.tflm.runs and m.tflm.arena_total > 0 and m.tflm.arena_verified
 
 
 def test_runner_fans_out_and_cancel_keeps_finished(trained_reference):

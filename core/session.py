@@ -1,0 +1,169 @@
+"""`Session`: one working session of the engine, the same for the command line and the window.
+
+It owns the loaded model, the dataset, the recipe with every field, the variants of the last run
+and their metrics, and the operations on them: load, run (progress and cancel through the
+`Context`), evaluate, memory, export. The CLI (core/cli.py) and the window's engine jobs
+(app/jobs.py) only call it. Exporting a variant of a finished run never runs the recipe again.
+Trust in model code is the user's run-time grant (`trust_model_code`), never a recipe field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from core.artifact import Artifact
+from core.errors import ExportError, LoadError, TinyOptError
+from core.recipe import REFERENCE, Recipe
+from core.runner import RunResult, Variant, reference_model, reference_source, run_recipe
+from core.steps.base import Context
+
+
+class Session:
+    def __init__(self, recipe: Recipe | None = None, *, trust_model_code: bool = False):
+        self.recipe = recipe or Recipe()
+        self.trust_model_code = trust_model_code
+        self.original: Artifact | None = None
+        self.result: RunResult | None = None
+        self._labels: list = []  # class names, when the data came from a finished run's report
+
+    # ------------------------------------------------------------------ state
+    @property
+    def variants(self) -> list[Variant]:
+        return self.result.variants if self.result else []
+
+    @property
+    def dataset(self):
+        return self.result.dataset if self.result else None
+
+    @property
+    def labels(self) -> list:
+        return list(getattr(self.dataset, "labels", None) or self._labels)
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        known = ", ".join(v.name for v in self.variants) or "none: run the recipe first"
+        raise ExportError(f"No variant '{name}' in this session; variants: {known}.")
+
+    # ------------------------------------------------------------------ operations
+    def load(self, model: str | None = None, ctx: Context | None = None) -> Artifact:
+        """Load `model` (default: the recipe's) as the original; earlier variants are dropped."""
+        from core.loading import load_model
+
+        if model is not None:
+            self.recipe = dataclasses.replace(self.recipe, model=str(model))
+        ctx = ctx or Context(seed=self.recipe.seed)
+        if self.recipe.model == REFERENCE:
+            art = reference_model(self.recipe, ctx)
+        else:
+            art = load_model(self.recipe.model, trust_model_code=self.trust_model_code)
+        self.original, self.result = art, None
+        return art
+
+    def run(self, ctx: Context | None = None, on_variant=lambda v: None, *, tflm: bool = True) -> RunResult:
+        """Apply the recipe to the loaded model (loading it first if needed) and evaluate every variant."""
+        original = self.original if self._loaded_matches() else None
+        self.result = run_recipe(self.recipe, ctx, original=original, on_variant=on_variant, tflm=tflm,
+                                 trust_model_code=self.trust_model_code)
+        if self.result.variants:
+            self.original = self.result.variants[0].artifact
+        return self.result
+
+    def _loaded_matches(self) -> bool:
+        if self.original is None:
+            return False
+        if self.recipe.model == REFERENCE:
+            return self.original.source == reference_source(self.recipe)
+        return str(Path(self.original.source)) == str(Path(self.recipe.model))
+
+    def evaluate(self, artifact: Artifact | None = None, data: str | None = None):
+        """Metrics of `artifact` (default: the loaded model), with accuracy on `data` when given."""
+        from core.evaluation import evaluate
+        from core.runner import prepare
+
+        artifact = artifact or self.original
+        if artifact is None:
+            raise LoadError("No model is loaded: load one first.")
+        ds = None
+        if data is not None:
+            _, ds = prepare(dataclasses.replace(self.recipe, data=data), Context(), original=artifact)
+        return evaluate(artifact, ds, latency_runs=self.recipe.latency_runs)
+
+    def memory(self, artifact: Artifact | None = None):
+        """(per-operator MemoryReport, note). Keras models are analysed as their float32 .tflite."""
+        from core.analysis.memory import analyze_memory
+
+        artifact = artifact or self.original
+        if artifact.is_tflite:
+            return analyze_memory(artifact.data, Path(artifact.source).name), ""
+        from core.steps.quantize import convert
+
+        try:
+            data = convert(artifact.model, "float32")
+        except Exception as exc:  # the converter may refuse a model that still runs in Keras
+            return None, f"no per-layer memory ({str(exc).splitlines()[0][:120]})"
+        return analyze_memory(data), "per-layer memory of its float32 .tflite"
+
+    def export(self, name: str, out_dir, *, prefix: str = "g_model", make_zip: bool = False,
+               overwrite: bool = False, progress=lambda msg: None) -> Path:
+        """Write the TFLM package of variant `name` from this session's run (nothing is re-run)."""
+        from core.export import export_package
+
+        if self.result is None and name == "original" and self.original is not None:
+            v, base, recipe = Variant(self.original, None), None, None  # a model file, no run
+        else:
+            v, base, recipe = self.variant(name), self.variants[0].metrics, self.recipe
+        if v.artifact is None or not v.artifact.is_tflite:
+            raise ExportError(f"Variant '{name}' is a Keras model: export a converted (.tflite) variant, "
+                              "e.g. its int8 quantization.")
+        return export_package(v.artifact, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
+                              recipe=recipe, metrics=v.metrics, original_metrics=base, labels=self.labels,
+                              progress=progress)
+
+    # ------------------------------------------------------------------ run folders (CLI)
+    def write_run(self, out_dir) -> Path:
+        """recipe.json and report.json beside the variant files written during the run."""
+        from core.report import write_report
+
+        out = Path(out_dir)
+        self.recipe.save(out / "recipe.json")
+        write_report(self.result, out / "report.json")
+        return out
+
+    @staticmethod
+    def variant_file(out_dir, variant: Variant) -> Path:
+        return Path(out_dir) / f"{variant.name}{'.tflite' if variant.artifact.is_tflite else '.h5'}"
+
+    @classmethod
+    def from_run(cls, run_dir) -> "Session":
+        """A session holding the .tflite variants of a finished `tinyopt run` (its folder)."""
+        from core.evaluation import Metrics
+        from core.loading import tflite_artifact
+        from core.tflm_check import TflmResult
+
+        run_dir = Path(run_dir)
+        try:
+            report = json.loads((run_dir / "report.json").read_text())
+        except (OSError, ValueError):
+            raise LoadError(f"{run_dir}: not the folder of a finished run (no readable report.json). "
+                            "Give the --out folder of `tinyopt run`.") from None
+        session = cls(Recipe.load(run_dir / "recipe.json"))
+        result = RunResult(session.recipe, None)
+        fields = {f.name for f in dataclasses.fields(Metrics)}
+        for row in report.get("variants", []):
+            metrics = Metrics(**{k: v for k, v in row.items() if k in fields and k != "tflm"})
+            metrics.tflm = TflmResult(**row["tflm"]) if row.get("tflm") else None
+            path = run_dir / f"{row['name']}.tflite"
+            art = None
+            if row.get("kind") == "tflite" and path.exists():  # Keras variants stay rows without a model
+                art = tflite_artifact(path.read_bytes(), name=row["name"], source=session.recipe.model)
+                art = dataclasses.replace(art, history=tuple(row.get("history", [])), info=row.get("steps") or {})
+            result.variants.append(Variant(art, metrics))
+        if not any(v.artifact is not None for v in result.variants):
+            raise TinyOptError(f"{run_dir}: this run wrote no .tflite variant to export.")
+        session.result = result
+        session._labels = report.get("labels") or []
+        return session
