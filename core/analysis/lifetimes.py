@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ALIGN = 16
-
-
-def aligned(n: int) -> int:
-    return (n + ALIGN - 1) // ALIGN * ALIGN
+from core.analysis.placement import align_up as aligned  # TFLM's 16-byte rounding
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 
+from core.analysis.placement import ALIGN, align_down, first_fit, live_together
 from core.analysis.planner import arena_head, greedy_offsets
 from core.errors import ConversionError
 
@@ -27,13 +28,13 @@ def overlaps(buffers, offsets) -> list[tuple[int, int]]:
         for b, ob in items[i + 1:]:
             if ob >= oa + a.size:
                 break  # sorted by offset: nothing further can intersect `a`
-            if a.first <= b.last and b.first <= a.last:
+            if live_together(a, b):
                 bad.append((a.tensor, b.tensor))
     return bad
 
 
 def verify(buffers, offsets) -> None:
-    if any(o < 0 or o % 16 for o in offsets):
+    if any(o < 0 or o != align_down(o) for o in offsets):
         raise ConversionError("Offline memory plan refused: offsets must be non-negative and 16-byte aligned.")
     bad = overlaps(buffers, offsets)
     if bad:
@@ -48,25 +49,15 @@ def _place(buffers, order) -> list[int]:
     offsets = [0] * len(buffers)
     placed: list = []
     for i in order:
-        b = buffers[i]
-        offset = 0
-        for off, j in sorted(placed):
-            o = buffers[j]
-            if o.first > b.last or b.first > o.last:
-                continue
-            if off - offset >= b.size:
-                break
-            offset = max(offset, off + o.size)
-        offsets[i] = offset
-        placed.append((offset, i))
+        offsets[i] = first_fit(buffers[i], sorted(placed), buffers)
+        placed.append((offsets[i], i))
     return offsets
 
 
 def _fits(buffers, placed, i, limit):
     """Lowest and highest offsets (16-aligned, below `limit`) where buffer i fits, or None."""
     b = buffers[i]
-    busy = sorted((off, off + buffers[j].size) for off, j in placed
-                  if not (buffers[j].first > b.last or b.first > buffers[j].last))
+    busy = sorted((off, off + buffers[j].size) for off, j in placed if live_together(b, buffers[j]))
     gaps, cursor = [], 0
     for lo, hi in busy:
         if lo - cursor >= b.size:
@@ -77,7 +68,7 @@ def _fits(buffers, placed, i, limit):
     if not gaps:
         return None
     low = gaps[0][0]
-    high = (gaps[-1][1] - b.size) // 16 * 16
+    high = align_down(gaps[-1][1] - b.size)
     return low, max(high, gaps[-1][0])
 
 
@@ -104,8 +95,7 @@ def _two_sided(buffers, limit: int, max_nodes: int = 20_000) -> list[int] | None
         if fit is None:
             return False
         low, high = fit
-        live = [(buffers[j].size, off) for off, j in placed
-                if not (buffers[j].first > buffers[i].last or buffers[i].first > buffers[j].last)]
+        live = [(buffers[j].size, off) for off, j in placed if live_together(buffers[i], buffers[j])]
         first_high = bool(live) and max(live)[1] < limit / 2
         for offset in ([high, low] if first_high else [low, high]):
             offsets[i] = offset
@@ -140,7 +130,7 @@ def best_offsets(buffers, lower_bound: int | None = None) -> tuple[list[int], st
             if found is not None:
                 candidates["two-sided search"] = found
                 break
-            limit += max(16, (best - lower_bound) // 8 // 16 * 16)
+            limit += max(ALIGN, align_down((best - lower_bound) // 8))
     name = min(candidates, key=lambda k: (arena_head(buffers, candidates[k]), k != "tflm-greedy"))
     return candidates[name], name
 

@@ -8,6 +8,8 @@ are alive at the same time in offset order, where the gap to the next one is lar
 
 from __future__ import annotations
 
+from core.analysis.placement import first_fit
+
 ONLINE = -1
 
 
@@ -22,17 +24,7 @@ def greedy_offsets(buffers, offline: dict | None = None) -> list[int]:
     placed: list = []  # (offset, index), kept sorted by offset
     for i in fixed + online:
         b = buffers[i]
-        if i in fixed_set:
-            offset = offline[b.tensor]
-        else:
-            offset = 0
-            for off, j in placed:
-                o = buffers[j]
-                if o.first > b.last or b.first > o.last:
-                    continue  # not alive at the same time
-                if off - offset >= b.size:
-                    break  # the gap before this neighbour is large enough
-                offset = max(offset, off + o.size)
+        offset = offline[b.tensor] if i in fixed_set else first_fit(b, placed, buffers)
         offsets[i] = offset
         _insert(placed, offset, i)
     return offsets
