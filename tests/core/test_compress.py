@@ -54,3 +54,19 @@ def test_strip_removes_names_and_keeps_outputs(clustered_int8, adapted_mnist):
     assert all(not t.name for t in model.subgraphs[0].tensors) and not model.signatureDefs
     x = check_inputs(clustered_int8.data, adapted_mnist, n=16)
     np.testing.assert_array_equal(tflm_outputs(out.data, x), tflm_outputs(clustered_int8.data, x))
+
+
+def test_per_layer_match_shows_decode_as_added_and_keeps_the_dense_layer(clustered_int8, adapted_mnist):
+    """Before/after views pair operators by what they compute: the int8 model's FULLY_CONNECTED
+    stands beside the compressed model's FULLY_CONNECTED, not under its DECODE."""
+    from core.analysis.match import match_ops
+    from core.analysis.memory import analyze_memory
+
+    out = CompressStep().run(clustered_int8, Context(dataset=adapted_mnist))[0]
+    before, after = analyze_memory(clustered_int8.data), analyze_memory(out.data)
+    rows = match_ops(before.ops, after.ops)
+    pairs = [(r.status, before.ops[r.original].op_type if r.original is not None else None,
+              after.ops[r.variant].op_type if r.variant is not None else None) for r in rows]
+    assert ("matched", "FULLY_CONNECTED", "FULLY_CONNECTED") in pairs
+    assert ("added", None, "CUSTOM:TFLM_DECODE") in pairs
+    assert [p for p in pairs if p[0] != "added"] == [("matched", op, op) for op in [o.op_type for o in before.ops]]
