@@ -52,6 +52,7 @@ def test_runner_fans_out_and_cancel_keeps_finished(trained_reference):
                     latency_runs=5)
     token = CancelToken()
     seen = []
+    weights = [w.copy() for w in trained_reference.model.get_weights()]
 
     def on_variant(v):
         seen.append(v.name)
@@ -62,4 +63,6 @@ def test_runner_fans_out_and_cancel_keeps_finished(trained_reference):
                      on_variant=on_variant, tflm=False)
     assert res.cancelled and seen == ["original", "int8"]
     assert [v.name for v in res.variants] == seen
-    assert trained_reference.history == ()
+    # the loaded model is never changed by a run: same weights, and it is the original row
+    assert all((a == b).all() for a, b in zip(weights, trained_reference.model.get_weights()))
+    assert res.variants[0].artifact is trained_reference
