@@ -35,8 +35,8 @@ def read_model(data: bytes, label: str = "model"):
     try:
         model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
     except Exception as exc:  # the pure-Python reader raises many types on damaged bytes
-        raise LoadError(f"{label}: the TFLite file is damaged or truncated and cannot be read "
-                        f"({type(exc).__name__}). Copy or export it again.") from None
+        raise LoadError(f"{label}: the TFLite file is damaged (corrupt or truncated): its flatbuffer "
+                        "cannot be read. Copy or export it again.") from None
     check_model(model, label)
     return model
 
