@@ -118,3 +118,25 @@ def test_memory_hover_names_the_operator(qtbot):
     qtbot.wait(50)
     w._on_mouse_moved(w._ram.plotItem.vb.mapViewToScene(QPointF(1, 100)), w._ram)
     assert "op 1 DEPTHWISE_CONV_2D" in w._hover.text() and "RAM live 16,000 B" in w._hover.text()
+
+
+def test_model_code_needs_the_users_confirmation_naming_file_and_layer(window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    from core.tf_env import keras
+
+    k = keras()
+    model = k.Sequential([k.layers.InputLayer(input_shape=(4,)),
+                          k.layers.Lambda(lambda t: t * 2.0, name="doubler"), k.layers.Dense(2)])
+    path = tmp_path / "lambda.h5"
+    model.save(str(path))
+    window.openModel(str(path))
+    wait_idle(qtbot, window)
+    box = window.error_box
+    assert window.loaded is None and box.isVisible()
+    assert "lambda.h5" in box.text() and "'doubler'" in box.text() and str(path) in box.text()
+    assert box.defaultButton() is box.button(QMessageBox.Cancel)  # trust is never the default
+    trust = next(b for b in box.buttons() if b.text() == "Trust and load")
+    trust.click()
+    qtbot.waitUntil(lambda: window.loaded is not None, timeout=120_000)
+    assert window.loaded.trust_model_code and window.loaded.path == str(path)
