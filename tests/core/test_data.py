@@ -62,18 +62,30 @@ def test_unknown_dataset():
     ((28, 28), (28, 28)),
     ((28, 28, 1), (28, 28, 1)),
     ((784,), (784,)),
-    ((14, 14, 1), (14, 14, 1)),
-    ((32, 32, 3), (32, 32, 3)),
     ((None, None, 1), (28, 28, 1)),
 ])
-def test_adapt_shapes(mnist5k, shape, expected):
+def test_builtin_fits_models_with_its_own_input(mnist5k, shape, expected):
     ds = adapt(mnist5k, shape, 10)
     assert ds.x_train.shape[1:] == expected and ds.x_test.shape[1:] == expected
 
 
-def test_adapt_digits_up_to_28x28():
-    ds = adapt(load_dataset("digits"), (28, 28, 1), 10)
-    assert ds.x_test.shape[1:] == (28, 28, 1) and 0.0 <= ds.x_test.min() and ds.x_test.max() <= 1.01
+@pytest.mark.parametrize("name,shape", [("mnist-5k", (32, 32, 3)), ("mnist-5k", (14, 14, 1)),
+                                        ("mnist-5k", (64,)), ("digits", (28, 28, 1))])
+def test_builtin_is_never_resized_into_an_unrelated_input(name, shape):
+    with pytest.raises(DataError) as e:
+        adapt(load_dataset(name), shape, 10, model_name="model 'resnet.h5'")
+    text = str(e.value)
+    assert f"model 'resnet.h5' takes inputs of shape {shape}" in text and "never resized" in text
+    assert "image folder" in text and ".npz" in text
+
+
+@pytest.mark.parametrize("shape,expected", [((14, 14, 1), (14, 14, 1)), ((32, 32, 3), (32, 32, 3))])
+def test_own_images_are_resized_and_given_channels(mnist5k, shape, expected):
+    from dataclasses import replace
+
+    mine = replace(mnist5k, name="my_scans")  # the user's own images: adapting them is their choice
+    ds = adapt(mine, shape, 10)
+    assert ds.x_train.shape[1:] == expected and 0.0 <= ds.x_test.min() and ds.x_test.max() <= 1.01
 
 
 def test_adapt_value_range(mnist5k):
@@ -87,10 +99,13 @@ def test_adapt_refuses_too_few_outputs(mnist5k):
 
 
 def test_adapt_refuses_wrong_rank(mnist5k):
+    from dataclasses import replace
+
+    mine = replace(mnist5k, name="my_scans")
     with pytest.raises(DataError, match="rank 4"):
-        adapt(mnist5k, (4, 28, 28, 1), 10)
+        adapt(mine, (4, 28, 28, 1), 10)
     with pytest.raises(DataError, match="vectors of 101"):
-        adapt(mnist5k, (101,), 10)
+        adapt(mine, (101,), 10)
 
 
 def test_representative_generator(adapted_mnist):
