@@ -24,6 +24,7 @@ class LoadedModel:
     summary: str
     trust_model_code: bool = False
     layers: list = None  # names of the layers with weights (for skip lists), Keras models only
+    input_shape: tuple = None  # without the batch axis; None where unknown
 
 
 @dataclass
@@ -42,6 +43,7 @@ def load(ctx, emit, path: str | None, trust_model_code: bool = False) -> LoadedM
     """Load `path` (None: the reference CNN, trained on first use and cached)."""
     global _session
     from core.evaluation import model_bytes
+    from core.model_info import model_io
     from core.recipe import REFERENCE, Recipe
     from core.session import Session
     from core.steps.training import kernel_layers
@@ -55,9 +57,13 @@ def load(ctx, emit, path: str | None, trust_model_code: bool = False) -> LoadedM
     summary = (f"{art.kind.upper()} model, {len(raw):,} bytes" + (f", {params:,} parameters" if params else "")
                + (f"; {note}" if note else ""))
     layers = [layer.name for layer in kernel_layers(art.model)] if art.is_keras else []
+    try:
+        input_shape = model_io(art).input_shape
+    except Exception:  # a model LiteRT cannot open still loads; the picker then offers everything
+        input_shape = None
     _session = session  # only a model that loaded replaces the one the window shows
     return LoadedModel(path or REFERENCE, art.kind, raw, name if art.is_tflite else Path(name).stem + ".h5",
-                       memory, summary, trust_model_code, layers)
+                       memory, summary, trust_model_code, layers, input_shape)
 
 
 def run(ctx, emit, recipe_dict: dict, trust_model_code: bool = False) -> dict:

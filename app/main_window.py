@@ -22,6 +22,8 @@ from app.worker import Engine, Job
 APP_NAME = "TinyOpt Studio"
 DATASETS = ["mnist-5k", "digits", "mnist", "fashion-mnist"]
 NO_DATA = "No data"
+CHOOSE_NPZ = "Arrays (.npz)…"
+CHOOSE_FOLDER = "Image folder…"
 MODEL_FILTER = "Models (*.h5 *.keras *.tflite);;All files (*)"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -76,7 +78,7 @@ class MainWindow(QMainWindow):
         self.model_label.setMinimumHeight(44)  # two lines: name and summary
         form.addRow("Model", self.model_label)
         self.dataset = QComboBox()
-        self.dataset.addItems(DATASETS + [NO_DATA, "Choose .npz…"])
+        self.dataset.addItems(DATASETS + [NO_DATA, CHOOSE_FOLDER, CHOOSE_NPZ])
         self.dataset.activated.connect(self._on_dataset_activated)
         form.addRow("Dataset", self.dataset)
         self.device = QComboBox()
@@ -167,6 +169,7 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"{name}: {loaded.summary}")
         self.memory.setReports(loaded.memory, None, ("original", ""))
         self.sequence.setLayers(loaded.layers or [])
+        self._fit_builtin_sets(loaded.input_shape)
         self.graph.showOriginal(loaded.display_bytes, loaded.display_name, f"original: {name}")
         if loaded.path != "reference":
             self._remember(loaded.path)
@@ -212,14 +215,48 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- choices
     def _on_dataset_activated(self, index):
-        if self.dataset.itemText(index) == "Choose .npz…":
-            path, _ = QFileDialog.getOpenFileName(self, "Dataset", "", "NumPy archives (*.npz)")
-            if path:
-                self.dataset.insertItem(index, path)
-                self.dataset.setCurrentIndex(index)
+        text = self.dataset.itemText(index)
+        if text in (CHOOSE_NPZ, CHOOSE_FOLDER):
+            if text == CHOOSE_NPZ:
+                path, _ = QFileDialog.getOpenFileName(self, "Dataset", "", "NumPy archives (*.npz)")
             else:
-                self.dataset.setCurrentIndex(0)
+                path = QFileDialog.getExistingDirectory(self, "Image folder: one subfolder per class")
+            self.chooseData(path or None)
         self._on_sequence_changed()
+
+    def chooseData(self, path: str | None) -> None:
+        """Select a dataset file or folder (None: back to the first usable choice)."""
+        if path:
+            if self.dataset.findText(path) < 0:
+                self.dataset.insertItem(self.dataset.findText(NO_DATA), path)
+            self.dataset.setCurrentText(path)
+        else:
+            self._select_usable_data()
+
+    def _fit_builtin_sets(self, input_shape) -> None:
+        """Grey out the built-in sets that are not the model's input, with the reason."""
+        from core.data import builtin_fits
+        from core.errors import DataError
+
+        items = self.dataset.model()
+        for name in DATASETS:
+            row = self.dataset.findText(name)
+            reason = ""
+            if input_shape is not None:
+                try:
+                    builtin_fits(name, tuple(input_shape), "This model")
+                except DataError as exc:
+                    reason = str(exc)
+            items.item(row).setEnabled(not reason)
+            self.dataset.setItemData(row, reason or None, Qt.ToolTipRole)
+        self._select_usable_data()
+
+    def _select_usable_data(self) -> None:
+        current = self.dataset.model().item(self.dataset.currentIndex())
+        if current is None or not current.isEnabled() or self.dataset.currentText() in (CHOOSE_NPZ, CHOOSE_FOLDER):
+            usable = next((n for n in DATASETS if self.dataset.model().item(self.dataset.findText(n)).isEnabled()),
+                          NO_DATA)
+            self.dataset.setCurrentText(usable)
 
     def _on_device_activated(self, index):
         device = self.device.itemData(index)

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+from PySide6.QtCore import Qt
+
 from tests.app.conftest import wait_idle
 from tests.conftest import ROOT, shared_model
 
@@ -140,3 +142,20 @@ def test_model_code_needs_the_users_confirmation_naming_file_and_layer(window, q
     trust.click()
     qtbot.waitUntil(lambda: window.loaded is not None, timeout=120_000)
     assert window.loaded.trust_model_code and window.loaded.path == str(path)
+
+
+def test_dataset_picker_greys_out_builtin_sets_that_are_not_the_models_input(window, qtbot):
+    window.openModel(str(shared_model("pretrainedResnet_quant.tflite")))  # 32x32x3 CIFAR-10
+    wait_idle(qtbot, window)
+    items = window.dataset.model()
+    for name in ("mnist-5k", "digits"):
+        row = window.dataset.findText(name)
+        assert not items.item(row).isEnabled()
+        assert "never resized" in window.dataset.itemData(row, Qt.ToolTipRole)
+    assert window.currentData() is None  # no silent adaptation: No data until the user gives some
+    window.openModel(str(shared_model("seed_cnn_fashion_int8.tflite")))  # 28x28
+    wait_idle(qtbot, window)
+    assert items.item(window.dataset.findText("mnist-5k")).isEnabled()
+    assert not items.item(window.dataset.findText("digits")).isEnabled()
+    window.chooseData("/data/my_images")
+    assert window.currentData() == "/data/my_images"
