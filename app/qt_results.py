@@ -6,7 +6,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-COLUMNS = ["variant", "size B", "Δ size", "accuracy", "Δ acc (pt)", "latency ms", "runs on TFLM",
+from core.report import fidelity_cell
+
+COLUMNS = ["variant", "size B", "Δ size", "accuracy", "Δ acc (pt)", "fidelity", "latency ms", "runs on TFLM",
            "TFLM arena B", "flash B", "fits device"]
 BAD = QColor("#f4c7c3")
 
@@ -93,6 +95,8 @@ class ResultsWidget(QTableWidget):
             ("" if d_size is None else f"{d_size:+.1f}%", d_size),
             ("-" if m.accuracy is None else f"{m.accuracy:.4f}", m.accuracy),
             ("" if d_acc is None else f"{d_acc:+.2f}", d_acc),
+            (fidelity_cell(m), m.fidelity.top1 if m.fidelity and m.fidelity.top1 is not None
+             else m.fidelity.cos if m.fidelity else None),
             ("-" if m.latency_ms_median is None else f"{m.latency_ms_median:.3f}", m.latency_ms_median),
             (runs, runs), ("-" if not (t and t.arena_total) else f"{t.arena_total:,}", t.arena_total if t else None),
             ("-" if flash is None else f"{flash:,}", flash),
@@ -100,11 +104,13 @@ class ResultsWidget(QTableWidget):
         ]
         items = [_Item(text, key) for text, key in cells]
         items[0].setData(Qt.UserRole + 1, index)
+        if m.fidelity is not None:
+            items[5].setToolTip("Fidelity to the original: " + m.fidelity.summary())
         if t and not t.runs:
-            items[6].setToolTip(t.reason)
-            items[6].setBackground(QBrush(BAD))
+            items[7].setToolTip(t.reason)
+            items[7].setBackground(QBrush(BAD))
         if not fits:
-            items[9].setToolTip(why)
+            items[10].setToolTip(why)
             for item in items:
                 item.setBackground(QBrush(BAD))
         if m.notes:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.artifact import Artifact
+from core.fidelity import Fidelity
 from core.tflm_check import TflmResult, check_tflm
 
 LATENCY_RUNS = 200
@@ -35,6 +36,7 @@ class Metrics:
     latency_ms_median: float | None = None
     latency_ms_p90: float | None = None
     tflm: TflmResult | None = None  # None: not checked (Keras models, or tflm=False)
+    fidelity: Fidelity | None = None  # to the original, on the same inputs
     history: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -63,65 +65,85 @@ def model_bytes(artifact: Artifact) -> bytes:
 def evaluate(artifact: Artifact, dataset=None, *, latency_runs: int = LATENCY_RUNS,
              tflm: bool = True) -> Metrics:
     """Measure `artifact`; `dataset` (already adapted to the model) enables accuracy."""
+    return evaluate_outputs(artifact, dataset, latency_runs=latency_runs, tflm=tflm)[0]
+
+
+def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference=None,
+                     inputs_label: str = "test split", latency_runs: int = LATENCY_RUNS,
+                     tflm: bool = True):
+    """(Metrics, outputs): `outputs` are the dequantized outputs on `inputs` (default: the
+    dataset's test split); with `reference` (the original's outputs on the same inputs) the
+    metrics carry the variant's fidelity to the original."""
+    from core.fidelity import fidelity
+
     raw = model_bytes(artifact)
     m = Metrics(name=artifact.name, kind=artifact.kind, size_bytes=len(raw),
                 gzip_bytes=len(gzip.compress(raw, 9, mtime=0)), history=list(artifact.history))
+    x = inputs if inputs is not None else (dataset.x_test if dataset is not None else None)
+    outputs = None
     if artifact.is_keras:
         m.params = int(artifact.model.count_params())
-        if dataset is not None:
-            m.accuracy = keras_accuracy(artifact.model, dataset)
+        if x is not None:
+            outputs = keras_outputs(artifact.model, x)
         if latency_runs:
             m.latency_ms_median, m.latency_ms_p90 = keras_latency(artifact.model, latency_runs)
         m.notes.append("Keras model: TFLM runs .tflite files; see its converted variants.")
-        return m
-    from core.analysis.tflite_reader import parameter_count, read_model
+    else:
+        from core.analysis.tflite_reader import parameter_count, read_model
 
-    m.params = parameter_count(read_model(artifact.data))
-    try:
-        runner = LiteRTRunner(artifact.data)
-    except Exception as exc:  # e.g. a custom op LiteRT lacks: other figures remain useful
-        runner = None
-        m.notes.append(f"LiteRT cannot run this model: {str(exc).splitlines()[0][:200]}")
-    if runner is not None:
-        if dataset is not None:
-            m.accuracy = runner.accuracy(dataset.x_test, dataset.y_test)
-        if latency_runs:
-            m.latency_ms_median, m.latency_ms_p90 = runner.latency(latency_runs)
-    if tflm:
-        m.tflm = check_tflm(artifact.data)
-        if runner is None and dataset is not None and m.tflm.runs:
-            # e.g. LUT-compressed models: only TFLM has the DECODE kernel, so measure accuracy there.
-            m.accuracy = tflm_accuracy(artifact.data, dataset)
-            m.notes.append("Accuracy measured on TFLM; host latency needs LiteRT and is not measured.")
-    return m
+        m.params = parameter_count(read_model(artifact.data))
+        try:
+            runner = LiteRTRunner(artifact.data)
+        except Exception as exc:  # e.g. a custom op LiteRT lacks: other figures remain useful
+            runner = None
+            m.notes.append(f"LiteRT cannot run this model: {str(exc).splitlines()[0][:200]}")
+        if runner is not None:
+            if x is not None:
+                outputs = runner.outputs(x)
+            if latency_runs:
+                m.latency_ms_median, m.latency_ms_p90 = runner.latency(latency_runs)
+        if tflm:
+            m.tflm = check_tflm(artifact.data)
+            if runner is None and x is not None and m.tflm.runs:
+                # e.g. LUT-compressed models: only TFLM has the DECODE kernel, so measure there.
+                outputs = tflm_dequantized_outputs(artifact.data, x)
+                m.notes.append("Outputs measured on TFLM; host latency needs LiteRT and is not measured.")
+    if outputs is not None and dataset is not None and inputs is None:
+        m.accuracy = float(np.mean(np.argmax(outputs.reshape(len(outputs), -1), axis=-1) == dataset.y_test))
+    if outputs is not None and reference is not None:
+        m.fidelity = fidelity(reference, outputs, inputs_label)
+    return m, outputs
 
 
-def tflm_accuracy(data: bytes, ds) -> float | None:
-    """Top-1 accuracy from the real TFLM interpreter, inputs quantized as the model declares."""
+def tflm_dequantized_outputs(data: bytes, x: np.ndarray) -> np.ndarray | None:
+    """Outputs of the real TFLM interpreter, inputs quantized and outputs dequantized as the model
+    declares (first input, first output)."""
     from core.analysis.tflite_reader import dtype_name, read_model
     from core.tflm_check import tflm_outputs
 
     sg = read_model(data).subgraphs[0]
-    t = sg.tensors[sg.inputs[0]]
-    x = ds.x_test.reshape((-1, *[int(d) for d in t.shape[1:]]))
-    dtype = np.dtype(dtype_name(t))
-    q = t.quantization
+    t_in, t_out = sg.tensors[sg.inputs[0]], sg.tensors[sg.outputs[0]]
+    x = x.reshape((-1, *[int(d) for d in t_in.shape[1:]]))
+    dtype = np.dtype(dtype_name(t_in))
+    q = t_in.quantization
     if np.issubdtype(dtype, np.integer) and q is not None and q.scale is not None and len(q.scale):
         info = np.iinfo(dtype)
         x = np.clip(np.round(x / q.scale[0] + q.zeroPoint[0]), info.min, info.max)
     try:
-        out = tflm_outputs(data, x.astype(dtype))
+        out = tflm_outputs(data, x.astype(dtype)).astype(np.float32)
     except RuntimeError:
         return None
-    return float(np.mean(np.argmax(out.reshape(len(x), -1), axis=-1) == ds.y_test))
+    q = t_out.quantization
+    if q is not None and q.scale is not None and len(q.scale):
+        out = (out - q.zeroPoint[0]) * q.scale[0]
+    return out
 
 
-def keras_accuracy(model, ds, batch_size: int = 256) -> float:
+def keras_outputs(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     # Eager batches rather than predict(): no graph tracing, which holds Python's GIL for long
     # stretches and would freeze the GUI thread beside it.
-    logits = np.concatenate([np.asarray(model(ds.x_test[i:i + batch_size], training=False))
-                             for i in range(0, len(ds.x_test), batch_size)])
-    return float(np.mean(np.argmax(logits, axis=-1) == ds.y_test))
+    return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
+                           for i in range(0, len(x), batch_size)])
 
 
 def keras_latency(model, runs: int) -> tuple[float, float]:
@@ -168,9 +190,11 @@ class LiteRTRunner:
         self.interp.invoke()
         return self.interp.get_tensor(self.out["index"])[0]
 
-    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
-        correct = sum(int(np.argmax(self.predict_one(x[i])) == y[i]) for i in range(len(x)))
-        return correct / len(x)
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """Dequantized outputs, one row per sample."""
+        out = np.stack([self.predict_one(x[i]) for i in range(len(x))]).astype(np.float32)
+        scale, zero = self.out["quantization"]
+        return (out - zero) * scale if scale else out
 
     def latency(self, runs: int) -> tuple[float, float]:
         x = np.zeros(self.inp["shape"], self.inp["dtype"])

@@ -85,10 +85,21 @@ def tflm_cell(m) -> str:
     return "no: " + m.tflm.reason
 
 
+def fidelity_cell(m) -> str:
+    """Top-1 agreement with the original for classifiers, else the cosine similarity; '-' for the
+    original itself or when not measured."""
+    f = getattr(m, "fidelity", None)
+    if f is None:
+        return "-"
+    if f.top1 is not None:
+        return f"top-1 {f.top1 * 100:.1f}%"
+    return f"cos {f.cos:.4f}"
+
+
 def table(metrics: list) -> str:
     """A plain-text table, one row per variant, the original first."""
     rows = variant_rows(metrics)
-    head = ["variant", "bytes", "Δ size", "gzip", "accuracy", "Δ acc", "ms p50", "ms p90",
+    head = ["variant", "bytes", "Δ size", "gzip", "accuracy", "Δ acc", "fidelity", "ms p50", "ms p90",
             "TFLM arena", "TFLM"]
     body = []
     for m, r in zip(metrics, rows):
@@ -97,7 +108,7 @@ def table(metrics: list) -> str:
             "" if r is rows[0] else f"{r['size_ratio'] * 100:.1f}%",
             f"{m.gzip_bytes:,}", _fmt(m.accuracy, ".4f"),
             "" if r is rows[0] or r["delta_accuracy"] is None else f"{r['delta_accuracy'] * 100:+.2f} pt",
-            _fmt(m.latency_ms_median, ".3f"), _fmt(m.latency_ms_p90, ".3f"),
+            fidelity_cell(m), _fmt(m.latency_ms_median, ".3f"), _fmt(m.latency_ms_p90, ".3f"),
             _fmt(m.arena_total, ","), tflm_cell(m)])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     widths[-1] = min(widths[-1], 70)

@@ -15,7 +15,7 @@ from pathlib import Path
 from core.artifact import Artifact
 from core.data import Dataset, adapt, load_dataset
 from core.errors import Cancelled, DataError, TinyOptError
-from core.evaluation import Metrics, evaluate
+from core.evaluation import Metrics, evaluate_outputs
 from core.loading import load_model
 from core.model_info import model_io
 from core.recipe import REFERENCE, Recipe
@@ -73,6 +73,25 @@ def reference_source(recipe: Recipe) -> str:
     return f"reference CNN ({recipe.data}, seed {recipe.seed}, {recipe.reference_epochs} epochs)"
 
 
+SYNTHETIC_SAMPLES = 64
+
+
+def synthetic_inputs(original: Artifact, seed: int):
+    """Inputs drawn uniformly from the model's input range, for fidelity when there is no data;
+    None when the input shape is not known."""
+    import numpy as np
+
+    try:
+        io = model_io(original)
+    except Exception:  # LiteRT cannot open it: no fidelity without data, other figures remain
+        return None
+    if any(d is None for d in io.input_shape):
+        return None
+    lo, hi = io.value_range
+    rng = np.random.default_rng(seed)
+    return rng.uniform(lo, hi, (SYNTHETIC_SAMPLES, *io.input_shape)).astype(np.float32)
+
+
 def expected_kind(model: str) -> str:
     """The artifact kind a recipe's model will load as (by name, before loading it)."""
     return "tflite" if str(model).lower().endswith(".tflite") else "keras"
@@ -128,9 +147,18 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         result.dataset = ds
         lap("load model and data")
 
+        # Fidelity inputs: the test split, or without data samples drawn from the input's range.
+        probe, label = (None, "test split") if ds is not None else (synthetic_inputs(original, recipe.seed),
+                                                                    "synthetic (no data)")
+        reference = {}
+
         def emit(art: Artifact) -> Artifact:
             ctx.progress(Progress("evaluate", f"evaluating {art.name}", None))
-            v = Variant(art, evaluate(art, ds, latency_runs=recipe.latency_runs, tflm=tflm))
+            metrics, outputs = evaluate_outputs(art, ds, inputs=probe, reference=reference.get("outputs"),
+                                                inputs_label=label, latency_runs=recipe.latency_runs, tflm=tflm)
+            if not reference:
+                reference["outputs"] = outputs  # the original's: every variant is compared with it
+            v = Variant(art, metrics)
             result.variants.append(v)
             on_variant(v)
             lap(f"evaluate {art.name}")

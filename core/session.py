@@ -141,6 +141,7 @@ class Session:
     def from_run(cls, run_dir) -> "Session":
         """A session holding the .tflite variants of a finished `tinyopt run` (its folder)."""
         from core.evaluation import Metrics
+        from core.fidelity import Fidelity
         from core.loading import tflite_artifact
         from core.tflm_check import TflmResult
 
@@ -154,8 +155,9 @@ class Session:
         result = RunResult(session.recipe, None)
         fields = {f.name for f in dataclasses.fields(Metrics)}
         for row in report.get("variants", []):
-            metrics = Metrics(**{k: v for k, v in row.items() if k in fields and k != "tflm"})
+            metrics = Metrics(**{k: v for k, v in row.items() if k in fields and k not in ("tflm", "fidelity")})
             metrics.tflm = TflmResult(**row["tflm"]) if row.get("tflm") else None
+            metrics.fidelity = Fidelity(**row["fidelity"]) if row.get("fidelity") else None
             path = run_dir / f"{row['name']}.tflite"
             art = None
             if row.get("kind") == "tflite" and path.exists():  # Keras variants stay rows without a model

@@ -1,0 +1,49 @@
+"""Fidelity to the original (ST's validate figures: cos, SNR, l2r, top-1 agreement), measured for
+every variant on the same inputs, with or without data."""
+
+import math
+
+import numpy as np
+import pytest
+
+from core.fidelity import fidelity
+from tests.conftest import shared_model
+
+
+def test_definitions_on_known_outputs():
+    rng = np.random.default_rng(0)
+    r = rng.normal(size=(100, 10))
+    same = fidelity(r, r.copy())
+    assert same.cos == pytest.approx(1.0) and same.l2r == 0.0 and same.snr is None and same.top1 == 1.0
+    noise = 0.1 * rng.normal(size=r.shape)
+    f = fidelity(r, r + noise)
+    assert f.snr == pytest.approx(10 * math.log10(np.sum(r ** 2) / np.sum(noise ** 2)))
+    assert f.l2r == pytest.approx(np.linalg.norm(noise) / np.linalg.norm(r))
+    assert 0.99 < f.cos < 1.0 and 0.8 < f.top1 < 1.0
+    assert fidelity(r[:, :1], r[:, :1]).top1 is None  # one output: no classes to agree on
+
+
+def test_every_variant_of_a_run_carries_its_fidelity(reference_h5):
+    from core.recipe import Recipe
+    from core.session import Session
+
+    session = Session(Recipe(model=str(reference_h5), latency_runs=0,
+                             steps=[{"name": "quantize", "params": {"modes": ["int8", "float16"]}}]))
+    original, float16, int8 = session.run(tflm=False).variants
+    assert original.metrics.fidelity is None
+    assert float16.metrics.fidelity.top1 >= 0.999 and float16.metrics.fidelity.snr > 40
+    f = int8.metrics.fidelity
+    assert f.samples == 1000 and f.inputs == "test split" and f.top1 > 0.95 and f.snr > 10
+
+
+def test_fidelity_without_data_on_synthetic_inputs():
+    from core.recipe import Recipe
+    from core.session import Session
+
+    session = Session(Recipe(model=str(shared_model("kws_ref_model.tflite")), data=None, latency_runs=0,
+                             steps=[{"name": "strip", "params": {}}]))
+    original, stripped = session.run(tflm=False).variants
+    f = stripped.metrics.fidelity
+    assert original.metrics.accuracy is None and stripped.metrics.accuracy is None
+    assert f.inputs == "synthetic (no data)" and f.samples == 64
+    assert f.l2r == 0.0 and f.snr is None and f.top1 == 1.0  # stripping names changes no output
