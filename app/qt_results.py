@@ -90,8 +90,9 @@ class ResultsWidget(QTableWidget):
         fits, why = (True, "")
         if self.device is not None and m.kind == "tflite":
             fits, why = self.device.fits(flash, t.arena_total if t else None)
+        synthetic = bool(m.notes) and m.notes[0].startswith("Calibrated on synthetic")
         cells = [
-            (m.name, m.name), (f"{m.size_bytes:,}", m.size_bytes),
+            (m.name + ("  (synthetic calibration)" if synthetic else ""), m.name), (f"{m.size_bytes:,}", m.size_bytes),
             ("" if d_size is None else f"{d_size:+.1f}%", d_size),
             ("-" if m.accuracy is None else f"{m.accuracy:.4f}", m.accuracy),
             ("" if d_acc is None else f"{d_acc:+.2f}", d_acc),

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="output folder")
     r.add_argument("--seed", type=int, default=None)
     r.add_argument("--latency-runs", type=int, default=None, help="timed invocations (default 200)")
+    r.add_argument("--calibration", choices=("data", "synthetic"), default=None,
+                   help="what integer quantization calibrates on; 'synthetic' (inputs drawn from the "
+                        "input's range) only when you have no data, and the report says so")
     r.add_argument("--trust-model-code", action="store_true",
                    help="allow loading models whose layers store Python code (Lambda)")
 
@@ -134,8 +137,23 @@ def _recipe_from_args(args):
         recipe.seed = args.seed
     if args.latency_runs is not None:
         recipe.latency_runs = args.latency_runs
+    if args.calibration:
+        recipe.steps = _set_everywhere(recipe.steps, "calibration", args.calibration)
     recipe.sequence()  # validate names and parameters before any loading
     return recipe
+
+
+def _set_everywhere(steps: list, name: str, value) -> list:
+    """Set parameter `name` on every step that has one (by its description, not by step name)."""
+    from core.steps import REGISTRY
+
+    out = []
+    for s in steps:
+        cls = REGISTRY.get(s.get("name")) if isinstance(s, dict) else None
+        if cls is not None and any(p.name == name for p in cls.describe()):
+            s = {**s, "params": {**(s.get("params") or {}), name: value}}
+        out.append(s)
+    return out
 
 
 def cmd_run(args) -> int:
@@ -156,6 +174,9 @@ def cmd_run(args) -> int:
     session.run(Context(log=_stderr), on_variant=on_variant)
     session.write_run(out)
     print(table([v.metrics for v in session.variants]))
+    for v in session.variants:
+        if v.metrics.notes and v.metrics.notes[0].startswith("Calibrated on synthetic"):
+            print(f"{v.name}: {v.metrics.notes[0]}")
     print(f"\nWrote {len(session.variants)} variants, report.json and recipe.json to {out}")
     return 0
 

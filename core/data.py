@@ -44,7 +44,9 @@ class Dataset:
 
     @property
     def num_classes(self) -> int:
-        return int(max(self.y_train.max(), self.y_test.max())) + 1
+        if not len(self.y_train) and not len(self.y_test):
+            return 0  # unlabelled (e.g. synthetic calibration inputs)
+        return int(max(self.y_train.max(initial=-1), self.y_test.max(initial=-1))) + 1
 
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}, train={self.x_train.shape}, test={self.x_test.shape}, "

@@ -158,6 +158,9 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
                                                 inputs_label=label, latency_runs=recipe.latency_runs, tflm=tflm)
             if not reference:
                 reference["outputs"] = outputs  # the original's: every variant is compared with it
+            if art.info.get("quantize", {}).get("calibration") == "synthetic":
+                metrics.notes.insert(0, "Calibrated on synthetic inputs (no data was given): its accuracy "
+                                        "on real inputs is unknown.")
             v = Variant(art, metrics)
             result.variants.append(v)
             on_variant(v)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.artifact import TFLITE
-from core.errors import ConversionError, SequenceError
+from core.errors import ConversionError, DataError, SequenceError
 from core.params import param
 from core.steps.base import Context, Progress, Step
 
@@ -45,6 +45,10 @@ class QuantizeStep(Step):
         # MCUs run batch 1; a fixed batch folds Reshape/Flatten shape arithmetic into constants
         # (the reference CNN loses SHAPE, STRIDED_SLICE and PACK ops: ~1 KB and ~450 B of arena).
         batch_one: bool = param(True, "convert with a fixed batch of 1, as an MCU runs it")
+        # Integer modes need calibration data; without any, synthetic inputs only if asked for.
+        calibration: str = param("data", "what integer modes calibrate on: the dataset, or inputs "
+                                 "drawn from the input's range (when there is no data)",
+                                 choices=("data", "synthetic"))
 
     def check_order(self, previous):
         floats = [m for m in self.params.modes if m in FLOAT_ONLY]
@@ -58,16 +62,46 @@ class QuantizeStep(Step):
 
     def run(self, artifact, ctx: Context) -> list:
         results = []
+        calibration, synthetic = ctx.dataset, False
+        if ctx.dataset is None and any(m in NEEDS_DATA for m in self.params.modes):
+            if self.params.calibration != "synthetic":
+                modes = ", ".join(m for m in self.params.modes if m in NEEDS_DATA)
+                raise DataError(f"Step 'quantize': mode(s) {modes} calibrate on representative data, and "
+                                "there is none. Give your data with --data (an image folder or arrays), or ask "
+                                "for synthetic calibration explicitly with --calibration synthetic (inputs "
+                                "drawn from the input's range: the result's accuracy is then unknown).")
+            calibration, synthetic = synthetic_calibration(artifact, self.params.representative_samples,
+                                                           ctx.seed), True
         for i, mode in enumerate(self.params.modes):
             ctx.cancel.check()
             ctx.progress(Progress(self.name, f"converting: {MODES[mode]}", i / len(self.params.modes)))
-            data = convert(artifact.model, mode, ctx.dataset, self.params.representative_samples,
+            data = convert(artifact.model, mode, calibration, self.params.representative_samples,
                            seed=ctx.seed, batch_one=self.params.batch_one)
             verify(data, mode)
             ctx.log(f"quantize: {mode} -> {len(data):,} bytes")
-            results.append(artifact.derive(kind=TFLITE, name=mode, step=f"quantize:{mode}", data=data))
+            info = {"calibration": "synthetic" if synthetic and mode in NEEDS_DATA else
+                    "data" if mode in NEEDS_DATA else "none"}
+            results.append(artifact.derive(kind=TFLITE, name=mode, step=f"quantize:{mode}", data=data,
+                                           info=info))
         ctx.progress(Progress(self.name, "done", 1.0))
         return results
+
+
+def synthetic_calibration(artifact, samples: int, seed: int):
+    """A calibration set of inputs drawn uniformly from the model's input range (no labels)."""
+    import numpy as np
+
+    from core.data import Dataset
+    from core.model_info import model_io
+
+    io = model_io(artifact)
+    if any(d is None for d in io.input_shape):
+        raise DataError("Step 'quantize': synthetic calibration needs a fixed input shape; this model's "
+                        f"is {io.input_shape}. Give data with --data.")
+    lo, hi = io.value_range
+    x = np.random.default_rng(seed).uniform(lo, hi, (samples, *io.input_shape)).astype(np.float32)
+    empty = np.zeros(0, np.int64)
+    return Dataset("synthetic", x, empty, x[:0], empty)
 
 
 def _converter(model, batch_one: bool):

@@ -87,3 +87,20 @@ def test_batch_one_folds_shape_arithmetic(trained_reference, adapted_mnist, vari
         trained_reference, Context(dataset=adapted_mnist))[0]
     assert "SHAPE" in r.op_names(r.read_model(dynamic_batch.data))
     assert len(variants["int8"].data) < len(dynamic_batch.data)
+
+
+def test_integer_quantization_without_data_needs_an_explicit_choice(tmp_path, trained_reference):
+    from core.errors import DataError
+    from core.recipe import Recipe
+    from core.reference import save_keras
+    from core.session import Session
+
+    path = save_keras(trained_reference.model, tmp_path / "ref.h5")
+    steps = [{"name": "quantize", "params": {"modes": ["int8"]}}]
+    with pytest.raises(DataError, match="Give your data with --data.*--calibration synthetic"):
+        Session(Recipe(model=str(path), data=None, steps=steps, latency_runs=0)).run(tflm=False)
+    steps[0]["params"]["calibration"] = "synthetic"
+    original, int8 = Session(Recipe(model=str(path), data=None, steps=steps, latency_runs=0)).run().variants
+    assert int8.artifact.info["quantize"]["calibration"] == "synthetic"
+    assert int8.metrics.notes[0].startswith("Calibrated on synthetic inputs") and int8.metrics.tflm.runs
+    assert int8.metrics.fidelity.inputs == "synthetic (no data)"
