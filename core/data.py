@@ -40,8 +40,11 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     labels: list = field(default_factory=list)
-    value_range: tuple = (0.0, 1.0)
+    value_range: tuple | None = (0.0, 1.0)  # None: values already in the model's input units
 
+    @property
+    def labelled(self) -> bool:
+        return len(self.y_test) == len(self.x_test) > 0
     @property
     def num_classes(self) -> int:
         if not len(self.y_train) and not len(self.y_test):
@@ -89,7 +92,7 @@ def _load(spec: str, seed: int, test_fraction: float) -> Dataset:
     if spec in ("mnist", "fashion-mnist"):
         return _keras_dataset(spec)
     if spec.lower().endswith(".npz") or os.path.exists(spec):
-        return _npz_dataset(Path(spec))
+        return _npz_dataset(Path(spec), seed, test_fraction)
     raise DataError(f"Unknown dataset '{spec}'. Use one of {', '.join(BUILTIN)}, an image folder (one "
                     f"subfolder per class), or a .npz file with arrays {', '.join(NPZ_KEYS)}.")
 
@@ -97,9 +100,11 @@ def _load(spec: str, seed: int, test_fraction: float) -> Dataset:
 def split(name, x, y, seed, test_fraction, labels) -> Dataset:
     from sklearn.model_selection import train_test_split
 
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        np.asarray(x, np.float32), np.asarray(y, np.int64), test_size=test_fraction,
-        stratify=y, random_state=seed)
+    x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
+    try:
+        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, stratify=y, random_state=seed)
+    except ValueError:  # a class with a single sample cannot be stratified: plain seeded split
+        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed)
     return Dataset(name, x_tr, y_tr, x_te, y_te, labels)
 
 
@@ -128,44 +133,72 @@ def _keras_dataset(name: str) -> Dataset:
                    x_te.astype(np.float32) / 255.0, y_te.astype(np.int64), labels)
 
 
-def _npz_dataset(path: Path) -> Dataset:
+def _npz_dataset(path: Path, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
+    """A .npz with x_train, y_train, x_test, y_test; or x, y (split here, stratified for class
+    labels); or x alone (unlabelled: calibration and fidelity only). uint8 arrays are images and are
+    scaled to 0..1; other numbers are taken as they are, in the model's input units."""
     if not path.exists():
         raise DataError(f"{path}: no such dataset file.")
     try:
         with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in NPZ_KEYS if k not in z.files]
-            if missing:
-                raise DataError(f"{path.name}: missing array(s) {', '.join(missing)}. A dataset .npz "
-                                f"needs {', '.join(NPZ_KEYS)} (it has {', '.join(z.files) or 'none'}).")
-            arrays = {k: z[k] for k in NPZ_KEYS}
-            labels = [str(s) for s in z["labels"]] if "labels" in z.files else []
+            files = set(z.files)
+            if set(NPZ_KEYS) <= files:
+                arrays = {k: z[k] for k in NPZ_KEYS}
+            elif "x" in files:
+                arrays = {k: z[k] for k in ("x", "y") if k in files}
+            else:
+                missing = [k for k in NPZ_KEYS if k not in files]
+                raise DataError(f"{path.name}: missing array(s) {', '.join(missing)}. A dataset .npz holds "
+                                f"{', '.join(NPZ_KEYS)}, or x and y, or x alone (it has "
+                                f"{', '.join(sorted(files)) or 'none'}).")
+            labels = [str(s) for s in z["labels"]] if "labels" in files else []
     except DataError:
         raise
     except Exception as exc:
         raise DataError(f"{path.name}: not a readable .npz file ({type(exc).__name__}). Save it with "
                         f"numpy.savez(path, {', '.join(k + '=...' for k in NPZ_KEYS)}).") from None
-    for k in ("y_train", "y_test"):
+    return from_arrays(path.stem, arrays, labels, seed=seed, test_fraction=test_fraction, where=path.name)
+
+
+def from_arrays(name: str, arrays: dict, labels=(), *, seed: int = 0, test_fraction: float = 0.2,
+                where: str = "") -> Dataset:
+    """A Dataset from x_train/y_train/x_test/y_test, or x/y, or x alone, every array checked."""
+    where = where or name
+    for k, x in arrays.items():
+        if x.dtype == object or not np.issubdtype(x.dtype, np.number):
+            raise DataError(f"{where}: {k} must be a numeric array.")
+        if len(x) == 0:
+            raise DataError(f"{where}: {k} holds no samples.")
+    for k in [k for k in arrays if k.startswith("y")]:
         y = arrays[k]
         if y.ndim == 2 and y.shape[1] > 1:  # one-hot labels
-            arrays[k] = y.argmax(axis=1)
+            arrays[k] = y = y.argmax(axis=1)
         elif not np.issubdtype(y.dtype, np.integer) and not np.all(np.mod(y, 1) == 0):
-            raise DataError(f"{path.name}: {k} must hold integer class labels.")
-    for k in ("x_train", "x_test"):
-        if arrays[k].dtype == object or not np.issubdtype(arrays[k].dtype, np.number):
-            raise DataError(f"{path.name}: {k} must be a numeric array.")
-        if len(arrays[k]) == 0:
-            raise DataError(f"{path.name}: {k} holds no samples.")
-        check_finite(arrays[k], f"{path.name}: {k}")
-    for k in ("y_train", "y_test"):
-        if np.any(arrays[k] < 0):
-            raise DataError(f"{path.name}: {k} holds negative class labels; classes are 0, 1, 2, ...")
-    if len(arrays["x_train"]) != len(arrays["y_train"]) or len(arrays["x_test"]) != len(arrays["y_test"]):
-        raise DataError(f"{path.name}: x and y arrays have different lengths.")
-    scale = 255.0 if arrays["x_train"].dtype == np.uint8 or arrays["x_train"].max() > 1.5 else 1.0
-    return Dataset(path.stem, (arrays["x_train"] / scale).astype(np.float32),
-                   arrays["y_train"].astype(np.int64).reshape(-1),
-                   (arrays["x_test"] / scale).astype(np.float32),
-                   arrays["y_test"].astype(np.int64).reshape(-1), labels)
+            raise DataError(f"{where}: {k} must hold integer class labels.")
+        if np.any(y < 0):
+            raise DataError(f"{where}: {k} holds negative class labels; classes are 0, 1, 2, ...")
+    for kx, ky in (("x_train", "y_train"), ("x_test", "y_test"), ("x", "y")):
+        if kx in arrays and ky in arrays and len(arrays[kx]) != len(arrays[ky]):
+            raise DataError(f"{where}: {kx} and {ky} have different lengths.")
+    for k in [k for k in arrays if k.startswith("x")]:
+        check_finite(arrays[k], f"{where}: {k}")
+    images = next(v for k, v in arrays.items() if k.startswith("x")).dtype == np.uint8
+    scale, value_range = (255.0, (0.0, 1.0)) if images else (1.0, None)
+
+    def xs(k):
+        return (arrays[k] / scale).astype(np.float32)
+
+    def ys(k):
+        return arrays[k].astype(np.int64).reshape(-1)
+
+    if "x_train" in arrays:
+        ds = Dataset(name, xs("x_train"), ys("y_train"), xs("x_test"), ys("y_test"), list(labels))
+    elif "y" in arrays:
+        ds = split(name, xs("x"), ys("y"), seed, test_fraction, list(labels))
+    else:  # unlabelled: every sample serves calibration and fidelity
+        none = np.zeros(0, np.int64)
+        ds = Dataset(name, xs("x"), none, xs("x"), none, [])
+    return replace(ds, value_range=value_range)
 
 
 def check_finite(x: np.ndarray, where: str) -> None:
@@ -198,7 +231,7 @@ def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0
     """
     shape = tuple(None if d is None or d < 0 else int(d) for d in input_shape)
     builtin_fits(ds.name, shape, model_name)
-    if num_outputs is not None and num_outputs > 0:
+    if num_outputs is not None and num_outputs > 0 and ds.labelled:
         if num_outputs == 1:
             raise DataError(f"{model_name} has a single output; classification data with "
                             f"{ds.num_classes} classes ('{ds.name}') cannot be scored on it.")
@@ -209,10 +242,10 @@ def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0
     x_tr = _fit(ds.x_train, shape, ds.name, model_name)
     x_te = _fit(ds.x_test, shape, ds.name, model_name)
     lo, hi = value_range
-    if (lo, hi) != (0.0, 1.0):
+    if ds.value_range is not None and (lo, hi) != (0.0, 1.0):  # 0..1 images to the model's range
         x_tr, x_te = x_tr * (hi - lo) + lo, x_te * (hi - lo) + lo
     return replace(ds, x_train=x_tr.astype(np.float32), x_test=x_te.astype(np.float32),
-                   value_range=(lo, hi))
+                   value_range=(lo, hi) if ds.value_range is not None else None)
 
 
 def builtin_fits(name: str, shape: tuple, model_name: str = "the model") -> None:

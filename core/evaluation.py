@@ -108,7 +108,7 @@ def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference
                 # e.g. LUT-compressed models: only TFLM has the DECODE kernel, so measure there.
                 outputs = tflm_dequantized_outputs(artifact.data, x)
                 m.notes.append("Outputs measured on TFLM; host latency needs LiteRT and is not measured.")
-    if outputs is not None and dataset is not None and inputs is None:
+    if outputs is not None and dataset is not None and inputs is None and dataset.labelled:
         m.accuracy = float(np.mean(np.argmax(outputs.reshape(len(outputs), -1), axis=-1) == dataset.y_test))
     if outputs is not None and reference is not None:
         m.fidelity = fidelity(reference, outputs, inputs_label)

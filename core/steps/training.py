@@ -72,6 +72,9 @@ def require_data(ctx: Context, step: str):
     ds = ctx.dataset
     if ds is None or len(ds.x_train) == 0:
         raise DataError(f"Step '{step}' fine-tunes the model and needs training data: choose a dataset.")
+    if len(ds.y_train) != len(ds.x_train):
+        raise DataError(f"Step '{step}' fine-tunes the model and needs labels, but '{ds.name}' has none "
+                        "(x only). Give y (a .npz with x and y, or class subfolders), or leave this step out.")
     return ds
 
 

@@ -132,3 +132,16 @@ def test_npz_negative_labels_refused(tmp_path):
     np.savez(p, x_train=x, y_train=np.array([0, 1, -1, 0]), x_test=x, y_test=np.zeros(4, int))
     with pytest.raises(DataError, match="negative class labels"):
         load_dataset(str(p))
+
+
+def test_npz_with_x_and_y_is_split_and_x_alone_is_unlabelled(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 16)).astype(np.float32) * 40  # sensor units, not 0..1: kept as they are
+    np.savez(tmp_path / "xy.npz", x=x, y=np.arange(50) % 5)
+    ds = load_dataset(str(tmp_path / "xy.npz"))
+    assert (len(ds.x_train), len(ds.x_test)) == (40, 10) and ds.labelled and ds.num_classes == 5
+    assert np.abs(ds.x_train).max() > 10 and ds.value_range is None
+    np.savez(tmp_path / "x.npz", x=x)
+    unlabelled = load_dataset(str(tmp_path / "x.npz"))
+    assert not unlabelled.labelled and len(unlabelled.x_train) == len(unlabelled.x_test) == 50
+    assert adapt(unlabelled, (16,), 16).x_test.shape == (50, 16)  # any number of outputs: no classes

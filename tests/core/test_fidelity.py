@@ -47,3 +47,25 @@ def test_fidelity_without_data_on_synthetic_inputs():
     assert original.metrics.accuracy is None and stripped.metrics.accuracy is None
     assert f.inputs == "synthetic (no data)" and f.samples == 64
     assert f.l2r == 0.0 and f.snr is None and f.top1 == 1.0  # stripping names changes no output
+
+
+def test_anomaly_autoencoder_with_unlabelled_arrays_runs_graph_step_with_fidelity(tmp_path):
+    """MLPerf Tiny's ad01 autoencoder (640 values in and out) with an x-only .npz: the graph step
+    runs, accuracy is not measured (no labels), fidelity is, on the user's own inputs."""
+    from core.errors import DataError
+    from core.recipe import Recipe
+    from core.session import Session
+
+    x = np.random.default_rng(1).normal(0, 1, (40, 640)).astype(np.float32)
+    np.savez(tmp_path / "machine.npz", x=x)
+    session = Session(Recipe(model=str(shared_model("ad01_int8.tflite")), data=str(tmp_path / "machine.npz"),
+                             latency_runs=0, steps=[{"name": "graph", "params": {}}]))
+    original, graph = session.run().variants
+    assert original.metrics.accuracy is None and graph.metrics.accuracy is None
+    f = graph.metrics.fidelity
+    assert f.inputs == "test split" and f.samples == 40 and f.l2r == 0.0  # the graph step keeps outputs
+    assert graph.metrics.tflm.runs
+    np.savez(tmp_path / "scans.npz", x=np.random.default_rng(2).random((40, 28, 28)).astype(np.float32))
+    with pytest.raises(DataError, match="needs labels"):
+        Session(Recipe(model=str(shared_model("seed_cnn_fashion_base.h5")), data=str(tmp_path / "scans.npz"),
+                       steps=[{"name": "prune", "params": {"epochs": 1}}])).run(tflm=False)
