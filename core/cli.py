@@ -32,8 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--recipe", help="a recipe.json saved by the app or by an earlier run")
     src.add_argument("--demo", action="store_true",
                      help="train (or reuse) the reference CNN on mnist-5k and apply every PTQ mode")
-    r.add_argument("--data", default=None, help="mnist-5k (default), digits, mnist, "
-                   "fashion-mnist, a .npz with x_train, y_train, x_test, y_test, or none")
+    r.add_argument("--data", default=None, help="mnist-5k (default), digits, mnist, fashion-mnist, an "
+                   "image folder (a subfolder per class), a .npz (x_train, y_train, x_test, y_test; or "
+                   "x, y; or x), a .csv (one sample per row), or none")
+    r.add_argument("--label-column", default=None, help="CSV data: the column that holds the label")
     r.add_argument("--steps", help="e.g. prune:0.8,qat,quantize:int8 (see `tinyopt presets`)")
     r.add_argument("--preset", help="a preset id from `tinyopt presets` (e.g. smallest-tflm)")
     r.add_argument("--out", required=True, help="output folder")
@@ -133,6 +135,8 @@ def _recipe_from_args(args):
         recipe.steps = [dict(s) for s in get(args.preset).steps]
     if args.data:
         recipe.data = None if args.data.lower() == "none" else args.data
+    if args.label_column:
+        recipe.label_column = args.label_column
     if args.seed is not None:
         recipe.seed = args.seed
     if args.latency_runs is not None:

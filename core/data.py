@@ -57,8 +57,9 @@ class Dataset:
 
 
 def load_dataset(spec: str = DEFAULT, *, seed: int = 0, test_fraction: float = 0.2,
-                 input_shape=None) -> Dataset:
-    """Load a built-in dataset by name (see `BUILTIN`), an image folder, or a user `.npz` file.
+                 input_shape=None, label_column: str | None = None) -> Dataset:
+    """Load a built-in dataset by name (see `BUILTIN`), an image folder, a `.npz` or a `.csv` file
+    (`label_column` names its label column).
 
     `input_shape` (the model's, without the batch axis) lets an image folder be read straight at
     the model's size and channels, whatever size its files are.
@@ -66,6 +67,10 @@ def load_dataset(spec: str = DEFAULT, *, seed: int = 0, test_fraction: float = 0
     spec = str(spec)
     if spec in ("mnist-5k", "digits"):  # parsed once per process: the arrays are never changed in place
         return _builtin(spec, seed, test_fraction)
+    if spec.lower().endswith(".csv"):
+        from core.csv_data import load_csv
+
+        return load_csv(Path(spec), label_column=label_column, seed=seed, test_fraction=test_fraction)
     if os.path.isdir(spec):
         from core.image_folder import load_image_folder
 

@@ -33,6 +33,7 @@ class Recipe:
 
     model: str = REFERENCE
     data: str | None = "mnist-5k"  # None: no data
+    label_column: str | None = None  # CSV data: the column holding the label (default: label/target/...)
     steps: list = field(default_factory=list)
     seed: int = 0
     latency_runs: int = 200
@@ -91,6 +92,9 @@ class Recipe:
         if data is not None and (not isinstance(data, str) or not data.strip()):
             raise SequenceError(f"{origin}: 'data' must be a dataset name, a file path, or null for no "
                                 f"data, not {data!r}.")
+        label = values.get("label_column")
+        if label is not None and (not isinstance(label, str) or not label.strip()):
+            raise SequenceError(f"{origin}: 'label_column' must be a column name or null, not {label!r}.")
         for name, spec in FIELDS.items():
             if name in values:
                 values[name] = check_field(origin, spec, values[name])

@@ -109,7 +109,8 @@ def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
     ds = None
     if recipe.data is not None:
         io = model_io(original)
-        ds = adapt(load_dataset(recipe.data, seed=recipe.seed, input_shape=io.input_shape), io.input_shape,
+        ds = adapt(load_dataset(recipe.data, seed=recipe.seed, input_shape=io.input_shape,
+                                label_column=recipe.label_column), io.input_shape,
                    io.num_outputs,
                    value_range=io.value_range, model_name=f"model '{Path(original.source).name}'")
     return original, ds
