@@ -24,6 +24,8 @@ DATASETS = ["mnist-5k", "digits", "mnist", "fashion-mnist"]
 NO_DATA = "No data"
 CHOOSE_NPZ = "Arrays (.npz)…"
 CHOOSE_FOLDER = "Image folder…"
+CHOOSE_CSV = "CSV…"
+CHOOSERS = {CHOOSE_FOLDER: None, CHOOSE_NPZ: "NumPy archives (*.npz)", CHOOSE_CSV: "CSV files (*.csv)"}
 MODEL_FILTER = "Models (*.h5 *.keras *.tflite);;All files (*)"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -78,7 +80,7 @@ class MainWindow(QMainWindow):
         self.model_label.setMinimumHeight(44)  # two lines: name and summary
         form.addRow("Model", self.model_label)
         self.dataset = QComboBox()
-        self.dataset.addItems(DATASETS + [NO_DATA, CHOOSE_FOLDER, CHOOSE_NPZ])
+        self.dataset.addItems(DATASETS + [NO_DATA, *CHOOSERS])
         self.dataset.activated.connect(self._on_dataset_activated)
         form.addRow("Dataset", self.dataset)
         self.device = QComboBox()
@@ -216,9 +218,9 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- choices
     def _on_dataset_activated(self, index):
         text = self.dataset.itemText(index)
-        if text in (CHOOSE_NPZ, CHOOSE_FOLDER):
-            if text == CHOOSE_NPZ:
-                path, _ = QFileDialog.getOpenFileName(self, "Dataset", "", "NumPy archives (*.npz)")
+        if text in CHOOSERS:
+            if CHOOSERS[text]:
+                path, _ = QFileDialog.getOpenFileName(self, "Dataset", "", CHOOSERS[text])
             else:
                 path = QFileDialog.getExistingDirectory(self, "Image folder: one subfolder per class")
             self.chooseData(path or None)
@@ -253,7 +255,7 @@ class MainWindow(QMainWindow):
 
     def _select_usable_data(self) -> None:
         current = self.dataset.model().item(self.dataset.currentIndex())
-        if current is None or not current.isEnabled() or self.dataset.currentText() in (CHOOSE_NPZ, CHOOSE_FOLDER):
+        if current is None or not current.isEnabled() or self.dataset.currentText() in CHOOSERS:
             usable = next((n for n in DATASETS if self.dataset.model().item(self.dataset.findText(n)).isEnabled()),
                           NO_DATA)
             self.dataset.setCurrentText(usable)
