@@ -42,6 +42,7 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self.recipe = None
         self.base_recipe = None  # the last recipe opened
+        self.wanted_data = DATASETS[0]  # the dataset the user chose last
         self._step_started = {}
         self.busy = False
         self.setWindowTitle(APP_NAME)
@@ -224,6 +225,8 @@ class MainWindow(QMainWindow):
             else:
                 path = QFileDialog.getExistingDirectory(self, "Image folder: one subfolder per class")
             self.chooseData(path or None)
+        else:
+            self.wanted_data = text  # the user's choice, restored when a later model fits it again
         self._on_sequence_changed()
 
     def chooseData(self, path: str | None) -> None:
@@ -232,6 +235,7 @@ class MainWindow(QMainWindow):
             if self.dataset.findText(path) < 0:
                 self.dataset.insertItem(self.dataset.findText(NO_DATA), path)
             self.dataset.setCurrentText(path)
+            self.wanted_data = path
         else:
             self._select_usable_data()
 
@@ -254,11 +258,18 @@ class MainWindow(QMainWindow):
         self._select_usable_data()
 
     def _select_usable_data(self) -> None:
-        current = self.dataset.model().item(self.dataset.currentIndex())
-        if current is None or not current.isEnabled() or self.dataset.currentText() in CHOOSERS:
-            usable = next((n for n in DATASETS if self.dataset.model().item(self.dataset.findText(n)).isEnabled()),
-                          NO_DATA)
-            self.dataset.setCurrentText(usable)
+        """The user's last choice when the model can use it, else the first built-in set that fits,
+        else No data: never a set the model cannot take."""
+        items = self.dataset.model()
+
+        def usable(text):
+            row = self.dataset.findText(text)
+            return row >= 0 and items.item(row).isEnabled() and text not in CHOOSERS
+
+        if usable(self.wanted_data):
+            self.dataset.setCurrentText(self.wanted_data)
+        elif not usable(self.dataset.currentText()) or self.dataset.currentText() in DATASETS:
+            self.dataset.setCurrentText(next((n for n in DATASETS if usable(n)), NO_DATA))
 
     def _on_device_activated(self, index):
         device = self.device.itemData(index)
@@ -476,6 +487,7 @@ class MainWindow(QMainWindow):
         if data not in [self.dataset.itemText(i) for i in range(self.dataset.count())]:
             self.dataset.insertItem(0, data)
         self.dataset.setCurrentText(data)
+        self.wanted_data = data
         if recipe.model != "reference" and (self.loaded is None or self.loaded.path != recipe.model):
             self.openModel(recipe.model)
 

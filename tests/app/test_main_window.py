@@ -157,5 +157,6 @@ def test_dataset_picker_greys_out_builtin_sets_that_are_not_the_models_input(win
     wait_idle(qtbot, window)
     assert items.item(window.dataset.findText("mnist-5k")).isEnabled()
     assert not items.item(window.dataset.findText("digits")).isEnabled()
+    assert window.currentData() == "mnist-5k"  # the user's choice comes back once the model fits it
     window.chooseData("/data/my_images")
     assert window.currentData() == "/data/my_images"
