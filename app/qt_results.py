@@ -6,9 +6,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from core.report import fidelity_cell
+from core.report import fidelity_cell, score_cell
 
-COLUMNS = ["variant", "size B", "Δ size", "accuracy", "Δ acc (pt)", "fidelity", "latency ms", "runs on TFLM",
+COLUMNS = ["variant", "size B", "Δ size", "score", "Δ score (pt)", "fidelity", "latency ms", "runs on TFLM",
            "TFLM arena B", "flash B", "fits device"]
 BAD = QColor("#f4c7c3")
 
@@ -84,7 +84,8 @@ class ResultsWidget(QTableWidget):
         base = self.variants[0].metrics
         t = m.tflm
         d_size = None if index == 0 else (m.size_bytes - base.size_bytes) / base.size_bytes * 100
-        d_acc = None if index == 0 or m.accuracy is None or base.accuracy is None else (m.accuracy - base.accuracy) * 100
+        (_, score), (_, base_score) = m.primary, base.primary
+        d_acc = None if index == 0 or score is None or base_score is None else (score - base_score) * 100
         runs = "-" if t is None else ("yes" if t.runs else "no")
         flash = m.size_bytes if m.kind == "tflite" else None
         fits, why = (True, "")
@@ -94,7 +95,7 @@ class ResultsWidget(QTableWidget):
         cells = [
             (m.name + ("  (synthetic calibration)" if synthetic else ""), m.name), (f"{m.size_bytes:,}", m.size_bytes),
             ("" if d_size is None else f"{d_size:+.1f}%", d_size),
-            ("-" if m.accuracy is None else f"{m.accuracy:.4f}", m.accuracy),
+            (score_cell(m), score),
             ("" if d_acc is None else f"{d_acc:+.2f}", d_acc),
             (fidelity_cell(m), m.fidelity.top1 if m.fidelity and m.fidelity.top1 is not None
              else m.fidelity.cos if m.fidelity else None),

@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
                    "image folder (a subfolder per class), a .npz (x_train, y_train, x_test, y_test; or "
                    "x, y; or x), a .csv (one sample per row), or none")
     r.add_argument("--label-column", default=None, help="CSV data: the column that holds the label")
+    r.add_argument("--task", choices=("classification", "anomaly"), default=None,
+                   help="what the model does (default: detected; an autoencoder is anomaly detection)")
     r.add_argument("--steps", help="e.g. prune:0.8,qat,quantize:int8 (see `tinyopt presets`)")
     r.add_argument("--preset", help="a preset id from `tinyopt presets` (e.g. smallest-tflm)")
     r.add_argument("--out", required=True, help="output folder")
@@ -137,6 +139,8 @@ def _recipe_from_args(args):
         recipe.data = None if args.data.lower() == "none" else args.data
     if args.label_column:
         recipe.label_column = args.label_column
+    if args.task:
+        recipe.task = args.task
     if args.seed is not None:
         recipe.seed = args.seed
     if args.latency_runs is not None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from core.artifact import Artifact
 from core.fidelity import Fidelity
+from core.tasks import TaskScores
 from core.tflm_check import TflmResult, check_tflm
 
 LATENCY_RUNS = 200
@@ -37,6 +38,14 @@ class Metrics:
     latency_ms_p90: float | None = None
     tflm: TflmResult | None = None  # None: not checked (Keras models, or tflm=False)
     fidelity: Fidelity | None = None  # to the original, on the same inputs
+    task: str | None = None  # core.tasks: classification or anomaly
+    scores: TaskScores | None = None  # the task's figures (per-class accuracy, confusion, AUC, ...)
+
+    @property
+    def primary(self) -> tuple[str, float | None]:
+        """The task's headline figure: ('accuracy', value) or ('AUC', value)."""
+        return ("AUC", self.scores.auc if self.scores else None) if self.task == "anomaly" \
+            else ("accuracy", self.accuracy)
     history: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -70,7 +79,7 @@ def evaluate(artifact: Artifact, dataset=None, *, latency_runs: int = LATENCY_RU
 
 def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference=None,
                      inputs_label: str = "test split", latency_runs: int = LATENCY_RUNS,
-                     tflm: bool = True):
+                     tflm: bool = True, task: str = "classification"):
     """(Metrics, outputs): `outputs` are the dequantized outputs on `inputs` (default: the
     dataset's test split); with `reference` (the original's outputs on the same inputs) the
     metrics carry the variant's fidelity to the original."""
@@ -108,8 +117,12 @@ def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference
                 # e.g. LUT-compressed models: only TFLM has the DECODE kernel, so measure there.
                 outputs = tflm_dequantized_outputs(artifact.data, x)
                 m.notes.append("Outputs measured on TFLM; host latency needs LiteRT and is not measured.")
-    if outputs is not None and dataset is not None and inputs is None and dataset.labelled:
-        m.accuracy = float(np.mean(np.argmax(outputs.reshape(len(outputs), -1), axis=-1) == dataset.y_test))
+    m.task = task
+    if outputs is not None and x is not None:
+        from core.tasks import score
+
+        y = dataset.y_test if dataset is not None and inputs is None else None
+        m.scores, m.accuracy = score(task, x, outputs, y, dataset.num_classes if y is not None else 0)
     if outputs is not None and reference is not None:
         m.fidelity = fidelity(reference, outputs, inputs_label)
     return m, outputs

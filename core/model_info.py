@@ -12,6 +12,7 @@ class ModelIO:
     input_shape: tuple  # without the batch axis; None for unknown dimensions
     num_outputs: int | None
     value_range: tuple = (0.0, 1.0)
+    output_shape: tuple = ()  # without the batch axis
 
 
 def model_io(artifact: Artifact) -> ModelIO:
@@ -23,7 +24,8 @@ def model_io(artifact: Artifact) -> ModelIO:
     inp = interp.get_input_details()[0]
     out = interp.get_output_details()[0]
     shape = tuple(None if d < 0 else int(d) for d in inp.get("shape_signature", inp["shape"])[1:])
-    return ModelIO(shape, int(out["shape"][-1]) if len(out["shape"]) else None)
+    out_shape = tuple(None if d < 0 else int(d) for d in out.get("shape_signature", out["shape"])[1:])
+    return ModelIO(shape, int(out["shape"][-1]) if len(out["shape"]) else None, output_shape=out_shape)
 
 
 def _keras_io(model) -> ModelIO:
@@ -33,7 +35,7 @@ def _keras_io(model) -> ModelIO:
     out_shape = model.output_shape
     if isinstance(out_shape, list):
         out_shape = out_shape[0]
-    return ModelIO(tuple(in_shape[1:]), out_shape[-1], _keras_value_range(model))
+    return ModelIO(tuple(in_shape[1:]), out_shape[-1], _keras_value_range(model), tuple(out_shape[1:]))
 
 
 def _keras_value_range(model) -> tuple:

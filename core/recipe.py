@@ -10,6 +10,7 @@ from pathlib import Path
 from core.errors import SequenceError
 from core.params import Param, check
 from core.sequence import Sequence
+from core.tasks import TASKS
 
 FORMAT = 1
 REFERENCE = "reference"  # model value meaning "train (or reuse) the study's reference CNN"
@@ -34,6 +35,7 @@ class Recipe:
     model: str = REFERENCE
     data: str | None = "mnist-5k"  # None: no data
     label_column: str | None = None  # CSV data: the column holding the label (default: label/target/...)
+    task: str | None = None  # classification or anomaly; None: detected from the model
     steps: list = field(default_factory=list)
     seed: int = 0
     latency_runs: int = 200
@@ -92,6 +94,10 @@ class Recipe:
         if data is not None and (not isinstance(data, str) or not data.strip()):
             raise SequenceError(f"{origin}: 'data' must be a dataset name, a file path, or null for no "
                                 f"data, not {data!r}.")
+        task = values.get("task")
+        if task is not None and task not in TASKS:
+            raise SequenceError(f"{origin}: 'task' must be one of {', '.join(TASKS)} or null (detected), "
+                                f"not {task!r}.")
         label = values.get("label_column")
         if label is not None and (not isinstance(label, str) or not label.strip()):
             raise SequenceError(f"{origin}: 'label_column' must be a column name or null, not {label!r}.")

@@ -33,8 +33,8 @@ def variant_rows(metrics: list) -> list[dict]:
         d = m.to_dict()
         d["delta_size_bytes"] = m.size_bytes - base.size_bytes
         d["size_ratio"] = m.size_bytes / base.size_bytes if base.size_bytes else None
-        d["delta_accuracy"] = (m.accuracy - base.accuracy
-                               if m.accuracy is not None and base.accuracy is not None else None)
+        (_, score), (_, base_score) = m.primary, base.primary
+        d["delta_accuracy"] = score - base_score if score is not None and base_score is not None else None
         rows.append(d)
     return rows
 
@@ -85,6 +85,14 @@ def tflm_cell(m) -> str:
     return "no: " + m.tflm.reason
 
 
+def score_cell(m) -> str:
+    """The task's headline figure: accuracy, or 'AUC 0.981' for anomaly detection; '-' unmeasured."""
+    name, value = m.primary
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if name == "accuracy" else f"{name} {value:.4f}"
+
+
 def fidelity_cell(m) -> str:
     """Top-1 agreement with the original for classifiers, else the cosine similarity; '-' for the
     original itself or when not measured."""
@@ -99,14 +107,14 @@ def fidelity_cell(m) -> str:
 def table(metrics: list) -> str:
     """A plain-text table, one row per variant, the original first."""
     rows = variant_rows(metrics)
-    head = ["variant", "bytes", "Δ size", "gzip", "accuracy", "Δ acc", "fidelity", "ms p50", "ms p90",
+    head = ["variant", "bytes", "Δ size", "gzip", "score", "Δ score", "fidelity", "ms p50", "ms p90",
             "TFLM arena", "TFLM"]
     body = []
     for m, r in zip(metrics, rows):
         body.append([
             m.name, f"{m.size_bytes:,}",
             "" if r is rows[0] else f"{r['size_ratio'] * 100:.1f}%",
-            f"{m.gzip_bytes:,}", _fmt(m.accuracy, ".4f"),
+            f"{m.gzip_bytes:,}", score_cell(m),
             "" if r is rows[0] or r["delta_accuracy"] is None else f"{r['delta_accuracy'] * 100:+.2f} pt",
             fidelity_cell(m), _fmt(m.latency_ms_median, ".3f"), _fmt(m.latency_ms_p90, ".3f"),
             _fmt(m.arena_total, ","), tflm_cell(m)])

@@ -76,6 +76,15 @@ def reference_source(recipe: Recipe) -> str:
 SYNTHETIC_SAMPLES = 64
 
 
+def detect_task(original: Artifact) -> str:
+    from core.tasks import detect
+
+    try:
+        return detect(model_io(original))
+    except Exception:  # LiteRT cannot open it: figures that need outputs are not measured anyway
+        return "classification"
+
+
 def synthetic_inputs(original: Artifact, seed: int):
     """Inputs drawn uniformly from the model's input range, for fidelity when there is no data;
     None when the input shape is not known."""
@@ -148,6 +157,8 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         result.dataset = ds
         lap("load model and data")
 
+        task = recipe.task or detect_task(original)
+        ctx.log(f"task: {task}" + ("" if recipe.task else " (detected from the model's input and output)"))
         # Fidelity inputs: the test split, or without data samples drawn from the input's range.
         probe, label = (None, "test split") if ds is not None else (synthetic_inputs(original, recipe.seed),
                                                                     "synthetic (no data)")
@@ -156,7 +167,8 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         def emit(art: Artifact) -> Artifact:
             ctx.progress(Progress("evaluate", f"evaluating {art.name}", None))
             metrics, outputs = evaluate_outputs(art, ds, inputs=probe, reference=reference.get("outputs"),
-                                                inputs_label=label, latency_runs=recipe.latency_runs, tflm=tflm)
+                                                inputs_label=label, latency_runs=recipe.latency_runs, tflm=tflm,
+                                                task=task)
             if not reference:
                 reference["outputs"] = outputs  # the original's: every variant is compared with it
             if art.info.get("quantize", {}).get("calibration") == "synthetic":

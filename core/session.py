@@ -142,6 +142,7 @@ class Session:
         """A session holding the .tflite variants of a finished `tinyopt run` (its folder)."""
         from core.evaluation import Metrics
         from core.fidelity import Fidelity
+        from core.tasks import TaskScores
         from core.loading import tflite_artifact
         from core.tflm_check import TflmResult
 
@@ -155,7 +156,9 @@ class Session:
         result = RunResult(session.recipe, None)
         fields = {f.name for f in dataclasses.fields(Metrics)}
         for row in report.get("variants", []):
-            metrics = Metrics(**{k: v for k, v in row.items() if k in fields and k not in ("tflm", "fidelity")})
+            typed = ("tflm", "fidelity", "scores")
+            metrics = Metrics(**{k: v for k, v in row.items() if k in fields and k not in typed})
+            metrics.scores = TaskScores(**row["scores"]) if row.get("scores") else None
             metrics.tflm = TflmResult(**row["tflm"]) if row.get("tflm") else None
             metrics.fidelity = Fidelity(**row["fidelity"]) if row.get("fidelity") else None
             path = run_dir / f"{row['name']}.tflite"

@@ -1,0 +1,59 @@
+"""Tasks: an autoencoder is scored as anomaly detection (reconstruction error, ROC AUC), a
+classifier with per-class accuracy and a confusion matrix."""
+
+import numpy as np
+import pytest
+
+from core.tasks import detect, score
+
+
+def test_detection_from_shapes():
+    from core.model_info import ModelIO
+
+    assert detect(ModelIO((640,), 640, output_shape=(640,))) == "anomaly"
+    assert detect(ModelIO((28, 28), 10, output_shape=(10,))) == "classification"
+
+
+def test_confusion_and_per_class_accuracy():
+    outputs = np.eye(3)[[0, 1, 2, 2, 1]]
+    s, acc = score("classification", np.zeros((5, 4)), outputs, np.array([0, 1, 2, 1, 1]), 3)
+    assert acc == pytest.approx(0.8) and s.confusion == [[1, 0, 0], [0, 2, 1], [0, 0, 1]]
+    assert s.per_class == [1.0, pytest.approx(2 / 3), 1.0]
+
+
+def test_autoencoder_int8_keeps_its_anomaly_auc_on_tflm(tmp_path):
+    """A dense autoencoder trained here on normal synthetic sensor vectors; anomalies are labelled 1.
+    Its int8 variant runs on TFLM and its ROC AUC stays within 0.02 of the float model's."""
+    from core.recipe import Recipe
+    from core.session import Session
+    from core.tf_env import keras
+
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(4, 32))
+
+    def normal(n):  # vectors on a 4-dimensional subspace: what the autoencoder learns to rebuild
+        return (rng.normal(size=(n, 4)) @ basis / 4).astype(np.float32)
+
+    x_train = normal(2000)
+    anomalies = normal(100) + rng.normal(0, 0.08, (100, 32)).astype(np.float32)  # off the subspace
+    x_test = np.concatenate([normal(300), anomalies])
+    y_test = np.r_[np.zeros(300, int), np.ones(100, int)]
+    np.savez(tmp_path / "sensors.npz", x_train=x_train, y_train=np.zeros(len(x_train), int),
+             x_test=x_test, y_test=y_test)
+    k = keras()
+    model = k.Sequential([k.layers.InputLayer((32,)), k.layers.Dense(16, activation="relu"),
+                          k.layers.Dense(4), k.layers.Dense(16, activation="relu"), k.layers.Dense(32)])
+    model.compile("adam", "mse")
+    model.fit(x_train, x_train, epochs=30, batch_size=64, verbose=0)
+    model.save(str(tmp_path / "ae.h5"))
+    session = Session(Recipe(model=str(tmp_path / "ae.h5"), data=str(tmp_path / "sensors.npz"), latency_runs=0,
+                             steps=[{"name": "quantize", "params": {"modes": ["int8"]}}]))
+    original, int8 = session.run().variants
+    assert original.metrics.task == int8.metrics.task == "anomaly"
+    assert original.metrics.accuracy is None and 0.9 < original.metrics.scores.auc < 1.0
+    assert int8.metrics.tflm.runs
+    assert abs(int8.metrics.scores.auc - original.metrics.scores.auc) <= 0.02
+    assert int8.metrics.fidelity.top1 is not None and int8.metrics.fidelity.cos > 0.9
+    from core.report import score_cell
+
+    assert score_cell(int8.metrics) == f"AUC {int8.metrics.scores.auc:.4f}"
