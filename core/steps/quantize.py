@@ -67,7 +67,7 @@ class QuantizeStep(Step):
             if self.params.calibration != "synthetic":
                 modes = ", ".join(m for m in self.params.modes if m in NEEDS_DATA)
                 raise DataError(f"Step 'quantize': mode(s) {modes} calibrate on representative data, and "
-                                "there is none. Give your data with --data (an image folder or arrays), or ask "
+                                "there is none. Give your data with --data (an image folder, arrays or a CSV), or ask "
                                 "for synthetic calibration explicitly with --calibration synthetic (inputs "
                                 "drawn from the input's range: the result's accuracy is then unknown).")
             calibration, synthetic = synthetic_calibration(artifact, self.params.representative_samples,
