@@ -76,8 +76,12 @@ def test_unknown_mode_rejected():
 
 
 def test_data_required_for_calibrated_modes(trained_reference):
-    with pytest.raises(ConversionError, match="representative data"):
+    from core.errors import DataError
+
+    with pytest.raises(DataError, match="representative data.*--data"):
         QuantizeStep(modes=["int8"]).run(trained_reference, Context(dataset=None))
+    (dynamic,) = QuantizeStep(modes=["dynamic"]).run(trained_reference, Context(dataset=None))  # needs none
+    assert dynamic.info["quantize"]["calibration"] == "none"
 
 
 def test_batch_one_folds_shape_arithmetic(trained_reference, adapted_mnist, variants):
