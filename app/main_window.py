@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
 
 from app import jobs, recent_files
 from app.devices import DEVICES, Device
+from app.qt_confusion import ConfusionWidget
 from app.qt_graph import GraphWidget
 from app.qt_memory import MemoryWidget
 from app.qt_results import ResultsWidget
@@ -133,11 +134,13 @@ class MainWindow(QMainWindow):
         self.results.variantSelected.connect(self._on_variant_selected)
         self.memory = MemoryWidget()
         self.graph = GraphWidget()
+        self.confusion = ConfusionWidget()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.memory, "Memory")
         self.tabs.addTab(self.graph, "Graph")
+        self.tabs.addTab(self.confusion, "Classes")
         self.tabs.addTab(self.log, "Log")
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.results)
@@ -437,6 +440,9 @@ class MainWindow(QMainWindow):
         original = self.payloads[0].memory if self.payloads and self.payloads[0].memory else \
             (self.loaded.memory if self.loaded else None)
         self.memory.setReports(original, payload.memory if index else None, ("original", payload.name))
+        labels = (getattr(self, "run_result", None) or {}).get("labels") or []
+        self.confusion.setMetrics(self.payloads[0].metrics, payload.metrics if index else None, labels,
+                                  ("original", payload.name))
         self.export_button.setEnabled(payload.is_tflite)
         self.export_action.setEnabled(payload.is_tflite)
         if payload.is_tflite and index:

@@ -57,6 +57,10 @@ def test_run_shows_variants_and_moves_the_progress_bar(window, qtbot, tiny_h5):
     assert names == ["original", "dynamic", "int8"]  # modes in the panel's order
     window.results.selectRow(2)
     assert window.export_button.isEnabled() and "int8" in window.memory._caption.text()
+    (_, original), (_, variant) = window.confusion.tables  # the Classes tab: 10x10 confusion matrices
+    assert original.rowCount() == variant.rowCount() == 10
+    assert sum(int(variant.item(i, j).text()) for i in range(10) for j in range(10)) == 1000
+    assert "Rows: true class" in window.confusion.caption.text()
 
 
 def test_cancel_returns_to_ready_with_finished_variants(window, qtbot, tiny_h5):
