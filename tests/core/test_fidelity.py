@@ -69,3 +69,21 @@ def test_anomaly_autoencoder_with_unlabelled_arrays_runs_graph_step_with_fidelit
     with pytest.raises(DataError, match="needs labels"):
         Session(Recipe(model=str(shared_model("seed_cnn_fashion_base.h5")), data=str(tmp_path / "scans.npz"),
                        steps=[{"name": "prune", "params": {"epochs": 1}}])).run(tflm=False)
+
+
+def test_resnet_without_data_analysis_graph_step_and_export(tmp_path):
+    """MLPerf Tiny's CIFAR-10 ResNet (32x32x3) with no data at all: nothing is adapted from digits;
+    analysis, the graph step and the export work; accuracy shows as not measured."""
+    from core.recipe import Recipe
+    from core.session import Session
+
+    session = Session(Recipe(model=str(shared_model("pretrainedResnet_quant.tflite")), data=None, latency_runs=0,
+                             steps=[{"name": "graph", "params": {"time_limit_s": 2.0}}]))
+    original, graph = session.run().variants
+    assert original.metrics.accuracy is None and graph.metrics.accuracy is None
+    assert graph.metrics.fidelity.inputs == "synthetic (no data)" and graph.metrics.fidelity.l2r == 0.0
+    assert graph.metrics.tflm.runs and graph.metrics.tflm.arena_total <= original.metrics.tflm.arena_total
+    memory, _ = session.memory(graph.artifact)
+    assert memory.peak_bytes > 0 and memory.total_macs > 0
+    package = session.export("graph", tmp_path / "pkg")
+    assert (package / "model_settings.h").exists() and (package / "op_resolver.h").exists()
