@@ -51,7 +51,7 @@ def load_csv(path: Path, *, label_column: str | None = None, seed: int = 0, test
         raw = [r[header.index(label)].strip() for r in body]
         try:
             values = [float(v) for v in raw]
-            if any(v != int(v) for v in values):
+            if any(not np.isfinite(v) or v != int(v) for v in values):
                 raise DataError(f"{path.name}: label column '{label}' holds fractional numbers; class "
                                 "labels are 0, 1, 2, ... (regression targets come with a later version).")
             arrays["y"] = np.asarray(values, np.int64)

@@ -96,6 +96,8 @@ def _load(spec: str, seed: int, test_fraction: float) -> Dataset:
         return split("digits", d.images / 16.0, d.target, seed, test_fraction, DIGIT_LABELS)
     if spec in ("mnist", "fashion-mnist"):
         return _keras_dataset(spec)
+    if spec.lower().endswith(".npy"):  # x.npy, or x.npy,y.npy
+        return _npy_dataset(spec, seed, test_fraction)
     if spec.lower().endswith(".npz") or os.path.exists(spec):
         return _npz_dataset(Path(spec), seed, test_fraction)
     raise DataError(f"Unknown dataset '{spec}'. Use one of {', '.join(BUILTIN)}, an image folder (one "
@@ -106,10 +108,14 @@ def split(name, x, y, seed, test_fraction, labels) -> Dataset:
     from sklearn.model_selection import train_test_split
 
     x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
+    if len(x) < 2:
+        raise DataError(f"{name}: {len(x)} labelled sample(s); at least 2 are needed (one to train or "
+                        "calibrate on, one to test on).")
     try:
         x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, stratify=y, random_state=seed)
     except ValueError:  # a class with a single sample cannot be stratified: plain seeded split
-        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed)
+        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=max(test_fraction, 1 / len(x)),
+                                                  random_state=seed)
     return Dataset(name, x_tr, y_tr, x_te, y_te, labels)
 
 
@@ -165,6 +171,23 @@ def _npz_dataset(path: Path, seed: int = 0, test_fraction: float = 0.2) -> Datas
     return from_arrays(path.stem, arrays, labels, seed=seed, test_fraction=test_fraction, where=path.name)
 
 
+def _npy_dataset(spec: str, seed: int, test_fraction: float) -> Dataset:
+    """`x.npy` (unlabelled) or `x.npy,y.npy` (samples and their labels)."""
+    paths = [Path(p.strip()) for p in spec.split(",")]
+    if len(paths) > 2:
+        raise DataError(f"'{spec}': give one .npy (the samples) or two separated by a comma (samples, labels).")
+    arrays = {}
+    for key, path in zip(("x", "y"), paths):
+        if not path.exists():
+            raise DataError(f"{path}: no such .npy file.")
+        try:
+            arrays[key] = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise DataError(f"{path.name}: not a readable .npy array ({type(exc).__name__}). Save it "
+                            "with numpy.save(path, array).") from None
+    return from_arrays(paths[0].stem, arrays, seed=seed, test_fraction=test_fraction, where=paths[0].name)
+
+
 def from_arrays(name: str, arrays: dict, labels=(), *, seed: int = 0, test_fraction: float = 0.2,
                 where: str = "") -> Dataset:
     """A Dataset from x_train/y_train/x_test/y_test, or x/y, or x alone, every array checked."""
@@ -199,6 +222,9 @@ def from_arrays(name: str, arrays: dict, labels=(), *, seed: int = 0, test_fract
     if "x_train" in arrays:
         ds = Dataset(name, xs("x_train"), ys("y_train"), xs("x_test"), ys("y_test"), list(labels))
     elif "y" in arrays:
+        if len(arrays["x"]) < 2:
+            raise DataError(f"{where}: {len(arrays['x'])} labelled sample(s); at least 2 are needed (one to "
+                            "train or calibrate on, one to test on).")
         ds = split(name, xs("x"), ys("y"), seed, test_fraction, list(labels))
     else:  # unlabelled: every sample serves calibration and fidelity
         none = np.zeros(0, np.int64)

@@ -55,3 +55,25 @@ def test_csv_columns_and_rows_are_checked(tmp_path):
         load_dataset(str(path))
     path.write_text("a,b\n1,2\n3,4\n")
     assert not load_dataset(str(path)).labelled  # no label column: unlabelled
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+cells = st.one_of(st.integers(-5, 5).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                  st.sampled_from(["", "x", "1e999", "-0", "nan", "inf", "3.5", "ok", '"a,b"', "1,2"]),
+                  st.text(max_size=4))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(header=st.lists(st.sampled_from(["a", "b", "label", "target", "", "a"]), min_size=1, max_size=4),
+       rows=st.lists(st.lists(cells, min_size=0, max_size=5), max_size=6))
+def test_fuzzed_csv_gives_a_dataset_or_a_data_error(tmp_path_factory, header, rows):
+    path = tmp_path_factory.mktemp("csv") / "f.csv"
+    path.write_text("\n".join([",".join(header)] + [",".join(r) for r in rows]) + "\n")
+    try:
+        ds = load_dataset(str(path))
+    except DataError as exc:
+        assert "f.csv" in str(exc)
+    else:
+        assert np.isfinite(ds.x_train).all() and len(ds.x_train) + len(ds.x_test) > 0

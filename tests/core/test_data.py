@@ -145,3 +145,18 @@ def test_npz_with_x_and_y_is_split_and_x_alone_is_unlabelled(tmp_path):
     unlabelled = load_dataset(str(tmp_path / "x.npz"))
     assert not unlabelled.labelled and len(unlabelled.x_train) == len(unlabelled.x_test) == 50
     assert adapt(unlabelled, (16,), 16).x_test.shape == (50, 16)  # any number of outputs: no classes
+
+
+def test_npy_pair_and_single_npy(tmp_path):
+    x = np.random.default_rng(0).random((30, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.arange(30) % 3)
+    ds = load_dataset(f"{tmp_path / 'x.npy'},{tmp_path / 'y.npy'}")
+    assert ds.labelled and len(ds.x_train) == 24 and ds.num_classes == 3
+    assert not load_dataset(str(tmp_path / "x.npy")).labelled
+    np.save(tmp_path / "short.npy", np.arange(5))
+    with pytest.raises(DataError, match="x and y have different lengths"):
+        load_dataset(f"{tmp_path / 'x.npy'},{tmp_path / 'short.npy'}")
+    (tmp_path / "bad.npy").write_bytes(b"garbage")
+    with pytest.raises(DataError, match="bad.npy: not a readable .npy array"):
+        load_dataset(str(tmp_path / "bad.npy"))
