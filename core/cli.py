@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
                    "image folder (a subfolder per class), a .npz (x_train, y_train, x_test, y_test; or "
                    "x, y; or x), a .csv (one sample per row), or none")
     r.add_argument("--label-column", default=None, help="CSV data: the column that holds the label")
+    r.add_argument("--input-range", default=None, metavar="LOW,HIGH",
+                   help="what the model's inputs are scaled to, e.g. 0,1 or -1,1 or 0,255 (default: "
+                        "detected from the model)")
     r.add_argument("--task", choices=("classification", "anomaly"), default=None,
                    help="what the model does (default: detected; an autoencoder is anomaly detection)")
     r.add_argument("--steps", help="e.g. prune:0.8,qat,quantize:int8 (see `tinyopt presets`)")
@@ -141,13 +144,19 @@ def _recipe_from_args(args):
         recipe.label_column = args.label_column
     if args.task:
         recipe.task = args.task
+    if args.input_range:
+        try:
+            low, high = (float(v) for v in args.input_range.split(","))
+        except ValueError:
+            raise TinyOptError(f"--input-range '{args.input_range}': give LOW,HIGH, e.g. 0,1 or -1,1.") from None
+        recipe.input_range = [low, high]
     if args.seed is not None:
         recipe.seed = args.seed
     if args.latency_runs is not None:
         recipe.latency_runs = args.latency_runs
     if args.calibration:
         recipe.steps = _set_everywhere(recipe.steps, "calibration", args.calibration)
-    recipe.sequence()  # validate names and parameters before any loading
+    recipe = Recipe.from_dict(recipe.to_dict(), "the command line")  # every check a recipe file gets
     return recipe
 
 

@@ -52,7 +52,7 @@ def load_csv(path: Path, *, label_column: str | None = None, seed: int = 0, test
         try:
             values = [float(v) for v in raw]
             if any(not np.isfinite(v) or v != int(v) for v in values):
-                raise DataError(f"{path.name}: label column '{label}' holds fractional numbers; class "
+                raise DataError(f"{path.name}: label column '{label}' holds values that are not whole numbers; class "
                                 "labels are 0, 1, 2, ... (regression targets come with a later version).")
             arrays["y"] = np.asarray(values, np.int64)
         except ValueError:  # class names: numbered in sorted order, as image folders are

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class Recipe:
     data: str | None = "mnist-5k"  # None: no data
     label_column: str | None = None  # CSV data: the column holding the label (default: label/target/...)
     task: str | None = None  # classification or anomaly; None: detected from the model
+    input_range: list | None = None  # [low, high] the inputs are scaled to; None: detected from the model
     steps: list = field(default_factory=list)
     seed: int = 0
     latency_runs: int = 200
@@ -98,6 +100,12 @@ class Recipe:
         if task is not None and task not in TASKS:
             raise SequenceError(f"{origin}: 'task' must be one of {', '.join(TASKS)} or null (detected), "
                                 f"not {task!r}.")
+        rng = values.get("input_range")
+        if rng is not None and not (isinstance(rng, list) and len(rng) == 2
+                                    and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                            and math.isfinite(v) for v in rng) and rng[0] < rng[1]):
+            raise SequenceError(f"{origin}: 'input_range' must be [low, high] with low < high (e.g. [0, 1], "
+                                f"[-1, 1], [0, 255]) or null (detected), not {rng!r}.")
         label = values.get("label_column")
         if label is not None and (not isinstance(label, str) or not label.strip()):
             raise SequenceError(f"{origin}: 'label_column' must be a column name or null, not {label!r}.")

@@ -85,7 +85,18 @@ def detect_task(original: Artifact) -> str:
         return "classification"
 
 
-def synthetic_inputs(original: Artifact, seed: int):
+def input_range(recipe: Recipe, original: Artifact) -> tuple:
+    """The range the model's inputs are scaled to: the recipe's, else detected from the model
+    (a leading Rescaling(1/255) means 0..255), else 0..1."""
+    if recipe.input_range is not None:
+        return tuple(recipe.input_range)
+    try:
+        return tuple(model_io(original).value_range)
+    except Exception:  # LiteRT cannot open it: the usual image range
+        return (0.0, 1.0)
+
+
+def synthetic_inputs(original: Artifact, seed: int, value_range: tuple = (0.0, 1.0)):
     """Inputs drawn uniformly from the model's input range, for fidelity when there is no data;
     None when the input shape is not known."""
     import numpy as np
@@ -96,7 +107,7 @@ def synthetic_inputs(original: Artifact, seed: int):
         return None
     if any(d is None for d in io.input_shape):
         return None
-    lo, hi = io.value_range
+    lo, hi = value_range
     rng = np.random.default_rng(seed)
     return rng.uniform(lo, hi, (SYNTHETIC_SAMPLES, *io.input_shape)).astype(np.float32)
 
@@ -121,7 +132,7 @@ def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
         ds = adapt(load_dataset(recipe.data, seed=recipe.seed, input_shape=io.input_shape,
                                 label_column=recipe.label_column), io.input_shape,
                    io.num_outputs,
-                   value_range=io.value_range, model_name=f"model '{Path(original.source).name}'")
+                   value_range=input_range(recipe, original), model_name=f"model '{Path(original.source).name}'")
     return original, ds
 
 
@@ -160,8 +171,12 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         task = recipe.task or detect_task(original)
         ctx.log(f"task: {task}" + ("" if recipe.task else " (detected from the model's input and output)"))
         # Fidelity inputs: the test split, or without data samples drawn from the input's range.
-        probe, label = (None, "test split") if ds is not None else (synthetic_inputs(original, recipe.seed),
-                                                                    "synthetic (no data)")
+        scale = input_range(recipe, original)
+        ctx.input_range = scale
+        ctx.log(f"input range: {scale[0]:g}..{scale[1]:g}" + ("" if recipe.input_range is not None else
+                                                              " (detected from the model)"))
+        probe, label = (None, "test split") if ds is not None else (
+            synthetic_inputs(original, recipe.seed, scale), "synthetic (no data)")
         reference = {}
 
         def emit(art: Artifact) -> Artifact:

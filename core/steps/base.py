@@ -48,6 +48,7 @@ class Context:
     progress: Callable[[Progress], None] = lambda p: None
     log: Callable[[str], None] = lambda line: None
     cancel: CancelToken = field(default_factory=CancelToken)
+    input_range: tuple | None = None  # what the model's inputs are scaled to (None: the model's own)
 
 
 class Step:

@@ -71,7 +71,7 @@ class QuantizeStep(Step):
                                 "for synthetic calibration explicitly with --calibration synthetic (inputs "
                                 "drawn from the input's range: the result's accuracy is then unknown).")
             calibration, synthetic = synthetic_calibration(artifact, self.params.representative_samples,
-                                                           ctx.seed), True
+                                                           ctx.seed, ctx.input_range), True
         for i, mode in enumerate(self.params.modes):
             ctx.cancel.check()
             ctx.progress(Progress(self.name, f"converting: {MODES[mode]}", i / len(self.params.modes)))
@@ -87,7 +87,7 @@ class QuantizeStep(Step):
         return results
 
 
-def synthetic_calibration(artifact, samples: int, seed: int):
+def synthetic_calibration(artifact, samples: int, seed: int, value_range=None):
     """A calibration set of inputs drawn uniformly from the model's input range (no labels)."""
     import numpy as np
 
@@ -98,7 +98,7 @@ def synthetic_calibration(artifact, samples: int, seed: int):
     if any(d is None for d in io.input_shape):
         raise DataError("Step 'quantize': synthetic calibration needs a fixed input shape; this model's "
                         f"is {io.input_shape}. Give data with --data.")
-    lo, hi = io.value_range
+    lo, hi = value_range or io.value_range
     x = np.random.default_rng(seed).uniform(lo, hi, (samples, *io.input_shape)).astype(np.float32)
     empty = np.zeros(0, np.int64)
     return Dataset("synthetic", x, empty, x[:0], empty)

@@ -160,3 +160,16 @@ def test_npy_pair_and_single_npy(tmp_path):
     (tmp_path / "bad.npy").write_bytes(b"garbage")
     with pytest.raises(DataError, match="bad.npy: not a readable .npy array"):
         load_dataset(str(tmp_path / "bad.npy"))
+
+
+def test_input_range_from_the_recipe_scales_the_data(reference_h5):
+    from core.recipe import Recipe
+    from core.runner import input_range, prepare
+    from core.steps.base import Context
+
+    recipe = Recipe(model=str(reference_h5), input_range=[-1, 1])
+    original, ds = prepare(recipe, Context())
+    assert input_range(recipe, original) == (-1, 1)
+    assert ds.x_test.min() == pytest.approx(-1.0) and ds.x_test.max() == pytest.approx(1.0, abs=0.01)
+    detected = Recipe(model=str(reference_h5))
+    assert input_range(detected, original) == (0.0, 1.0)  # no Rescaling layer: 0..1
