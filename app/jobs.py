@@ -25,6 +25,7 @@ class LoadedModel:
     trust_model_code: bool = False
     layers: list = None  # names of the layers with weights (for skip lists), Keras models only
     input_shape: tuple = None  # without the batch axis; None where unknown
+    value_range: tuple = None  # the input range detected from the model
 
 
 @dataclass
@@ -58,12 +59,13 @@ def load(ctx, emit, path: str | None, trust_model_code: bool = False) -> LoadedM
                + (f"; {note}" if note else ""))
     layers = [layer.name for layer in kernel_layers(art.model)] if art.is_keras else []
     try:
-        input_shape = model_io(art).input_shape
+        io = model_io(art)
+        input_shape, value_range = io.input_shape, io.value_range
     except Exception:  # a model LiteRT cannot open still loads; the picker then offers everything
-        input_shape = None
+        input_shape, value_range = None, None
     _session = session  # only a model that loaded replaces the one the window shows
     return LoadedModel(path or REFERENCE, art.kind, raw, name if art.is_tflite else Path(name).stem + ".h5",
-                       memory, summary, trust_model_code, layers, input_shape)
+                       memory, summary, trust_model_code, layers, input_shape, value_range)
 
 
 def run(ctx, emit, recipe_dict: dict, trust_model_code: bool = False) -> dict:

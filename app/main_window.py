@@ -26,6 +26,7 @@ NO_DATA = "No data"
 CHOOSE_NPZ = "Arrays (.npz)…"
 CHOOSE_FOLDER = "Image folder…"
 CHOOSE_CSV = "CSV…"
+INPUT_RANGES = [(0.0, 1.0), (-1.0, 1.0), (0.0, 255.0)]
 CHOOSERS = {CHOOSE_FOLDER: None, CHOOSE_NPZ: "NumPy archives (*.npz)", CHOOSE_CSV: "CSV files (*.csv)"}
 MODEL_FILTER = "Models (*.h5 *.keras *.tflite);;All files (*)"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -85,6 +86,14 @@ class MainWindow(QMainWindow):
         self.dataset.addItems(DATASETS + [NO_DATA, *CHOOSERS])
         self.dataset.activated.connect(self._on_dataset_activated)
         form.addRow("Dataset", self.dataset)
+        self.input_range = QComboBox()
+        self.input_range.setToolTip("What the model's inputs are scaled to. Detected from the model (a "
+                                    "leading Rescaling(1/255) means 0..255) unless you choose one.")
+        self.input_range.addItem("detected: 0..1", None)
+        for low, high in INPUT_RANGES:
+            self.input_range.addItem(f"{low:g}..{high:g}", [low, high])
+        self.input_range.activated.connect(lambda _: self._on_sequence_changed())
+        form.addRow("Input range", self.input_range)
         self.device = QComboBox()
         for d in DEVICES:
             self.device.addItem(d.name, d)
@@ -175,6 +184,8 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"{name}: {loaded.summary}")
         self.memory.setReports(loaded.memory, None, ("original", ""))
         self.sequence.setLayers(loaded.layers or [])
+        low, high = loaded.value_range or (0.0, 1.0)
+        self.input_range.setItemText(0, f"detected: {low:g}..{high:g}")
         self._fit_builtin_sets(loaded.input_shape)
         self.graph.showOriginal(loaded.display_bytes, loaded.display_name, f"original: {name}")
         if loaded.path != "reference":
@@ -305,7 +316,7 @@ class MainWindow(QMainWindow):
 
         model = self.loaded.path if self.loaded else "reference"
         return dataclasses.replace(self.base_recipe or Recipe(), model=model, data=self.currentData(),
-                                   steps=self.sequence.recipeSteps())
+                                   steps=self.sequence.recipeSteps(), input_range=self.input_range.currentData())
 
     def currentData(self) -> str | None:
         text = self.dataset.currentText()
@@ -494,6 +505,10 @@ class MainWindow(QMainWindow):
             self.dataset.insertItem(0, data)
         self.dataset.setCurrentText(data)
         self.wanted_data = data
+        chosen = recipe.input_range
+        if chosen is not None and self.input_range.findData(list(chosen)) < 0:
+            self.input_range.addItem(f"{chosen[0]:g}..{chosen[1]:g}", list(chosen))
+        self.input_range.setCurrentIndex(0 if chosen is None else self.input_range.findData(list(chosen)))
         if recipe.model != "reference" and (self.loaded is None or self.loaded.path != recipe.model):
             self.openModel(recipe.model)
 

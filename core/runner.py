@@ -42,6 +42,7 @@ class RunResult:
     cancelled: bool = False
     timings: list = field(default_factory=list)  # (what, seconds): loading, each step, evaluation
     failures: list = field(default_factory=list)  # (branch, message): a branch that failed, others went on
+    input_range: tuple | None = None  # what the inputs were scaled to (the recipe's, or detected)
 
 
 def cache_dir() -> Path:
@@ -172,7 +173,7 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         ctx.log(f"task: {task}" + ("" if recipe.task else " (detected from the model's input and output)"))
         # Fidelity inputs: the test split, or without data samples drawn from the input's range.
         scale = input_range(recipe, original)
-        ctx.input_range = scale
+        ctx.input_range = result.input_range = scale
         ctx.log(f"input range: {scale[0]:g}..{scale[1]:g}" + ("" if recipe.input_range is not None else
                                                               " (detected from the model)"))
         probe, label = (None, "test split") if ds is not None else (

@@ -70,6 +70,10 @@ class Session:
                                  trust_model_code=self.trust_model_code)
         if self.result.variants:
             self.original = self.result.variants[0].artifact
+        if self.recipe.input_range is None and self.result.input_range is not None:
+            # recorded, so the saved recipe reproduces the run even if detection changes later
+            self.recipe = dataclasses.replace(self.recipe, input_range=list(self.result.input_range))
+            self.result.recipe = self.recipe  # the report names the recipe that is saved
         return self.result
 
     def _loaded_matches(self) -> bool:

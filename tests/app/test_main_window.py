@@ -164,3 +164,6 @@ def test_dataset_picker_greys_out_builtin_sets_that_are_not_the_models_input(win
     assert window.currentData() == "mnist-5k"  # the user's choice comes back once the model fits it
     window.chooseData("/data/my_images")
     assert window.currentData() == "/data/my_images"
+    assert window.input_range.itemText(0) == "detected: 0..1" and window.currentRecipe().input_range is None
+    window.input_range.setCurrentIndex(window.input_range.findText("-1..1"))
+    assert window.currentRecipe().input_range == [-1.0, 1.0]

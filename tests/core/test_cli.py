@@ -39,6 +39,9 @@ def test_run_model_with_steps_writes_variants_report_and_recipe(reference_h5, tm
     report = json.loads((out / "report.json").read_text())
     assert [v["name"] for v in report["variants"]] == ["original", "int8", "dynamic"]
     assert "int8" in p.stdout and "dynamic" in p.stdout
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert recipe["input_range"] == [0.0, 1.0]
+    assert report["recipe"] == recipe  # the detected input range is recorded, in both files
     # the written recipe reproduces the run
     again = tmp_path / "again"
     p2 = tinyopt("run", "--recipe", out / "recipe.json", "--out", again, "--latency-runs", "5")
