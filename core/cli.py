@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--input-range", default=None, metavar="LOW,HIGH",
                    help="what the model's inputs are scaled to, e.g. 0,1 or -1,1 or 0,255 (default: "
                         "detected from the model)")
-    r.add_argument("--task", choices=("classification", "anomaly"), default=None,
+    r.add_argument("--task", choices=("classification", "anomaly", "regression"), default=None,
                    help="what the model does (default: detected; an autoencoder is anomaly detection)")
     r.add_argument("--steps", help="e.g. prune:0.8,qat,quantize:int8 (see `tinyopt presets`)")
     r.add_argument("--preset", help="a preset id from `tinyopt presets` (e.g. smallest-tflm)")

@@ -50,11 +50,11 @@ def load_csv(path: Path, *, label_column: str | None = None, seed: int = 0, test
     if label is not None:
         raw = [r[header.index(label)].strip() for r in body]
         try:
-            values = [float(v) for v in raw]
-            if any(not np.isfinite(v) or v != int(v) for v in values):
-                raise DataError(f"{path.name}: label column '{label}' holds values that are not whole numbers; class "
-                                "labels are 0, 1, 2, ... (regression targets come with a later version).")
-            arrays["y"] = np.asarray(values, np.int64)
+            values = np.asarray([float(v) for v in raw])
+            if not np.isfinite(values).all():
+                raise DataError(f"{path.name}: label column '{label}' holds NaN or infinite values.")
+            whole = bool(np.all(values == np.round(values)))  # class labels; else regression targets
+            arrays["y"] = values.astype(np.int64) if whole else values.astype(np.float32)
         except ValueError:  # class names: numbered in sorted order, as image folders are
             labels = sorted(set(raw))
             arrays["y"] = np.asarray([labels.index(v) for v in raw], np.int64)

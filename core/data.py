@@ -47,8 +47,8 @@ class Dataset:
         return len(self.y_test) == len(self.x_test) > 0
     @property
     def num_classes(self) -> int:
-        if not len(self.y_train) and not len(self.y_test):
-            return 0  # unlabelled (e.g. synthetic calibration inputs)
+        if (not len(self.y_train) and not len(self.y_test)) or self.y_test.dtype.kind == "f":
+            return 0  # unlabelled (e.g. synthetic calibration inputs), or regression targets
         return int(max(self.y_train.max(initial=-1), self.y_test.max(initial=-1))) + 1
 
     def __repr__(self) -> str:
@@ -107,12 +107,14 @@ def _load(spec: str, seed: int, test_fraction: float) -> Dataset:
 def split(name, x, y, seed, test_fraction, labels) -> Dataset:
     from sklearn.model_selection import train_test_split
 
-    x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
+    x = np.asarray(x, np.float32)
+    y = np.asarray(y, np.float32 if np.issubdtype(np.asarray(y).dtype, np.floating) else np.int64)
     if len(x) < 2:
         raise DataError(f"{name}: {len(x)} labelled sample(s); at least 2 are needed (one to train or "
                         "calibrate on, one to test on).")
     try:
-        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, stratify=y, random_state=seed)
+        x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed,
+                                                  stratify=None if y.dtype.kind == "f" else y)
     except ValueError:  # a class with a single sample cannot be stratified: plain seeded split
         x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=max(test_fraction, 1 / len(x)),
                                                   random_state=seed)
@@ -197,12 +199,15 @@ def from_arrays(name: str, arrays: dict, labels=(), *, seed: int = 0, test_fract
             raise DataError(f"{where}: {k} must be a numeric array.")
         if len(x) == 0:
             raise DataError(f"{where}: {k} holds no samples.")
+    targets = False  # numbers that are not class labels: a regression's targets
     for k in [k for k in arrays if k.startswith("y")]:
         y = arrays[k]
-        if y.ndim == 2 and y.shape[1] > 1:  # one-hot labels
+        if y.ndim == 2 and y.shape[1] > 1 and np.isin(y, (0, 1)).all():  # one-hot labels
             arrays[k] = y = y.argmax(axis=1)
         elif not np.issubdtype(y.dtype, np.integer) and not np.all(np.mod(y, 1) == 0):
-            raise DataError(f"{where}: {k} must hold integer class labels.")
+            check_finite(np.asarray(y, np.float64).reshape(len(y), -1), f"{where}: {k}")
+            targets = True
+            continue
         if np.any(y < 0):
             raise DataError(f"{where}: {k} holds negative class labels; classes are 0, 1, 2, ...")
     for kx, ky in (("x_train", "y_train"), ("x_test", "y_test"), ("x", "y")):
@@ -217,7 +222,7 @@ def from_arrays(name: str, arrays: dict, labels=(), *, seed: int = 0, test_fract
         return (arrays[k] / scale).astype(np.float32)
 
     def ys(k):
-        return arrays[k].astype(np.int64).reshape(-1)
+        return arrays[k].astype(np.float32) if targets else arrays[k].astype(np.int64).reshape(-1)
 
     if "x_train" in arrays:
         ds = Dataset(name, xs("x_train"), ys("y_train"), xs("x_test"), ys("y_test"), list(labels))
@@ -262,7 +267,7 @@ def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0
     """
     shape = tuple(None if d is None or d < 0 else int(d) for d in input_shape)
     builtin_fits(ds.name, shape, model_name)
-    if num_outputs is not None and num_outputs > 0 and ds.labelled:
+    if num_outputs is not None and num_outputs > 0 and ds.labelled and ds.num_classes:
         if num_outputs == 1:
             raise DataError(f"{model_name} has a single output; classification data with "
                             f"{ds.num_classes} classes ('{ds.name}') cannot be scored on it.")

@@ -44,8 +44,11 @@ class Metrics:
     @property
     def primary(self) -> tuple[str, float | None]:
         """The task's headline figure: ('accuracy', value) or ('AUC', value)."""
-        return ("AUC", self.scores.auc if self.scores else None) if self.task == "anomaly" \
-            else ("accuracy", self.accuracy)
+        if self.task == "anomaly":
+            return "AUC", self.scores.auc if self.scores else None
+        if self.task == "regression":
+            return "MAE", self.scores.mae if self.scores else None
+        return "accuracy", self.accuracy
     history: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 

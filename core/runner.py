@@ -77,11 +77,11 @@ def reference_source(recipe: Recipe) -> str:
 SYNTHETIC_SAMPLES = 64
 
 
-def detect_task(original: Artifact) -> str:
+def detect_task(original: Artifact, dataset=None) -> str:
     from core.tasks import detect
 
     try:
-        return detect(model_io(original))
+        return detect(model_io(original), dataset)
     except Exception:  # LiteRT cannot open it: figures that need outputs are not measured anyway
         return "classification"
 
@@ -169,7 +169,8 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         result.dataset = ds
         lap("load model and data")
 
-        task = recipe.task or detect_task(original)
+        task = recipe.task or detect_task(original, ds)
+        ctx.task = task
         ctx.log(f"task: {task}" + ("" if recipe.task else " (detected from the model's input and output)"))
         # Fidelity inputs: the test split, or without data samples drawn from the input's range.
         scale = input_range(recipe, original)

@@ -2,7 +2,8 @@
 
 - classification (softmax or logits over N classes): accuracy, per-class accuracy, confusion matrix;
 - anomaly detection with an autoencoder (output shape equals input shape): the anomaly score is the
-  reconstruction error (mean squared error per sample); its distribution, and ROC AUC with 0/1 labels.
+  reconstruction error (mean squared error per sample); its distribution, and ROC AUC with 0/1 labels;
+- regression (numeric targets that are not class labels): MAE and RMSE.
 
 The task is detected from the model's input and output shapes and can be set by the user
 (recipe `task`, `--task`).
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-TASKS = ("classification", "anomaly")
+TASKS = ("classification", "anomaly", "regression")
 
 
 @dataclass
@@ -26,13 +27,18 @@ class TaskScores:
     score_mean: float | None = None  # anomaly score (reconstruction error) over the inputs
     score_p50: float | None = None
     score_p95: float | None = None
+    mae: float | None = None  # regression
+    rmse: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def detect(io) -> str:
-    """'anomaly' for an autoencoder (output shape equal to input shape), else 'classification'."""
+def detect(io, dataset=None) -> str:
+    """'anomaly' for an autoencoder (output shape equal to input shape), 'regression' for data whose
+    targets are not class labels, else 'classification'."""
+    if dataset is not None and dataset.labelled and np.issubdtype(dataset.y_test.dtype, np.floating):
+        return "regression"
     ins, outs = tuple(io.input_shape), tuple(getattr(io, "output_shape", ()) or ())
     if outs and len(ins) == len(outs) and all(a is None or b is None or a == b for a, b in zip(ins, outs)) \
             and int(np.prod([d or 1 for d in outs])) > 1:
@@ -55,6 +61,9 @@ def score(task: str, x: np.ndarray, outputs: np.ndarray, y: np.ndarray | None, c
         return s, None
     if not labelled:
         return TaskScores(task), None
+    if task == "regression":
+        err = outputs.reshape(n, -1).astype(np.float64) - np.asarray(y, np.float64).reshape(n, -1)
+        return TaskScores(task, mae=float(np.mean(np.abs(err))), rmse=float(np.sqrt(np.mean(err ** 2)))), None
     pred = outputs.reshape(n, -1).argmax(axis=1)
     k = max(classes, int(y.max()) + 1, int(pred.max()) + 1)
     confusion = np.zeros((k, k), np.int64)

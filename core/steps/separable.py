@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.artifact import KERAS
+from core.errors import DataError
 from core.params import param
 from core.steps.base import Context, Progress, Step
 from core.steps.training import MAX_BATCH, MAX_EPOCHS, accuracy, compile_model, fine_tune, outputs_logits, require_data
@@ -127,6 +128,9 @@ class SeparableStep(Step):
 
     def run(self, artifact, ctx: Context) -> list:
         p = self.params
+        if ctx.task != "classification":
+            raise DataError(f"Step 'separable' keeps or undoes each replacement by its accuracy; this model's "
+                            f"task is {ctx.task}. Leave the step out, or set the task if it is a classifier.")
         ds = require_data(ctx, self.name)
         n_val = max(1, int(len(ds.x_train) * VALIDATION_FRACTION))
         x_val, y_val = ds.x_train[-n_val:], ds.y_train[-n_val:]

@@ -34,11 +34,15 @@ def outputs_logits(model) -> bool:
     return name != "softmax" and type(model.layers[-1]).__name__ != "Softmax"
 
 
-def compile_model(model, learning_rate: float, from_logits: bool) -> None:
+def compile_model(model, learning_rate: float, from_logits: bool, task: str = "classification") -> None:
+    """Adam with the task's loss: cross-entropy for classes, mean squared error for regression
+    targets and for an autoencoder's reconstruction."""
     k = keras()
-    model.compile(optimizer=k.optimizers.Adam(learning_rate),
-                  loss=k.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
-                  metrics=["accuracy"])
+    if task == "classification":
+        model.compile(optimizer=k.optimizers.Adam(learning_rate),
+                      loss=k.losses.SparseCategoricalCrossentropy(from_logits=from_logits), metrics=["accuracy"])
+    else:
+        model.compile(optimizer=k.optimizers.Adam(learning_rate), loss="mse")
 
 
 def progress_callback(ctx: Context, step: str, epochs: int, steps_per_epoch: int):
@@ -72,7 +76,7 @@ def require_data(ctx: Context, step: str):
     ds = ctx.dataset
     if ds is None or len(ds.x_train) == 0:
         raise DataError(f"Step '{step}' fine-tunes the model and needs training data: choose a dataset.")
-    if len(ds.y_train) != len(ds.x_train):
+    if len(ds.y_train) != len(ds.x_train) and ctx.task != "anomaly":  # an autoencoder learns x itself
         raise DataError(f"Step '{step}' fine-tunes the model and needs labels, but '{ds.name}' has none "
                         "(x only). Give y (a .npz with x and y, or class subfolders), or leave this step out.")
     return ds
@@ -81,9 +85,14 @@ def require_data(ctx: Context, step: str):
 def fine_tune(model, ctx: Context, step: str, *, epochs: int, batch_size: int, learning_rate: float,
               callbacks=(), from_logits: bool | None = None, compile: bool = True, data=None) -> None:
     """Train `model` in place on `data` (x, y) or the context's training split; cancellable."""
-    x, y = data if data is not None else (require_data(ctx, step).x_train, ctx.dataset.y_train)
+    if data is None:
+        x = require_data(ctx, step).x_train
+        y = x.reshape((len(x), *model.output_shape[1:])) if ctx.task == "anomaly" else ctx.dataset.y_train
+    else:
+        x, y = data
     if compile:
-        compile_model(model, learning_rate, outputs_logits(model) if from_logits is None else from_logits)
+        compile_model(model, learning_rate, outputs_logits(model) if from_logits is None else from_logits,
+                      ctx.task)
     if epochs <= 0:
         return
     set_seed(ctx.seed)

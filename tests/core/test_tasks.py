@@ -57,3 +57,34 @@ def test_autoencoder_int8_keeps_its_anomaly_auc_on_tflm(tmp_path):
     from core.report import score_cell
 
     assert score_cell(int8.metrics) == f"AUC {int8.metrics.scores.auc:.4f}"
+
+
+def test_regression_from_csv_targets_prune_and_int8(tmp_path):
+    """A CSV whose target column holds measurements (not classes) is a regression: MAE and RMSE,
+    fine-tuning with mean squared error, and an int8 variant that stays close."""
+    from sklearn.datasets import make_regression
+
+    from core.recipe import Recipe
+    from core.session import Session
+    from core.tf_env import keras
+
+    x, y = make_regression(n_samples=500, n_features=8, noise=0.1, random_state=0)
+    y = (y / np.abs(y).max()).astype(np.float32)
+    lines = [",".join([f"f{i}" for i in range(8)] + ["remaining_life"])]
+    lines += [",".join(f"{v:.6f}" for v in row) + f",{t:.6f}" for row, t in zip(x, y)]
+    (tmp_path / "wear.csv").write_text("\n".join(lines) + "\n")
+    k = keras()
+    model = k.Sequential([k.layers.InputLayer((8,)), k.layers.Dense(32, activation="relu"), k.layers.Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(x.astype(np.float32), y, epochs=40, verbose=0)
+    model.save(str(tmp_path / "wear.h5"))
+    session = Session(Recipe(model=str(tmp_path / "wear.h5"), data=str(tmp_path / "wear.csv"),
+                             label_column="remaining_life", latency_runs=0,
+                             steps=[{"name": "prune", "params": {"final_sparsity": 0.5, "epochs": 2}},
+                                    {"name": "quantize", "params": {"modes": ["int8"]}}]))
+    original, pruned, int8 = session.run().variants
+    assert original.metrics.task == "regression" and original.metrics.accuracy is None
+    assert original.metrics.scores.mae < 0.1 and original.metrics.scores.rmse >= original.metrics.scores.mae
+    assert pruned.metrics.scores.mae < 0.15  # fine-tuned with MSE, not cross-entropy
+    assert int8.metrics.tflm.runs and int8.metrics.scores.mae < pruned.metrics.scores.mae + 0.05
+    assert int8.metrics.primary[0] == "MAE" and int8.metrics.fidelity.top1 is None
