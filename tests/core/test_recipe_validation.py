@@ -35,7 +35,7 @@ BAD = [
     ({"input_range": [1, 0]}, "'input_range' must be [low, high]"),
     ({"input_range": "0,1"}, "'input_range' must be [low, high]"),
     ({"input_range": [0, True]}, "'input_range' must be [low, high]"),
-    ({"task": "regression"}, "'task' must be one of classification, anomaly"),
+    ({"task": "segmentation"}, "'task' must be one of classification, anomaly, regression"),
     ({"label_column": 3}, "'label_column' must be a column name"),
     ({"steps": {"name": "qat"}}, "'steps' must be a list"),
     ({"steps": ["qat"]}, "Step 1 must be an object"),
