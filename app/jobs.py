@@ -34,6 +34,7 @@ class VariantPayload:
     metrics: object  # core.evaluation.Metrics
     artifact: object  # core.artifact.Artifact for .tflite variants (exportable), else None
     memory: object  # MemoryReport or None (Keras variants)
+    preview: list = None  # predictions on the preview samples (core.preview)
 
     @property
     def is_tflite(self) -> bool:
@@ -82,10 +83,21 @@ def run(ctx, emit, recipe_dict: dict, trust_model_code: bool = False) -> dict:
     def on_variant(v):
         art = v.artifact
         emit(VariantPayload(v.name, v.metrics, art if art.is_tflite else None,
-                            _session.memory(art)[0] if art.is_tflite else None))
+                            _session.memory(art)[0] if art.is_tflite else None, v.preview))
 
     result = _session.run(ctx, on_variant=on_variant)
-    return {"cancelled": result.cancelled, "failures": result.failures, "labels": _session.labels}
+    return {"cancelled": result.cancelled, "failures": result.failures, "labels": _session.labels,
+            "task": result.task, "preview": result.preview}
+
+
+def preview(ctx, emit, recipe_dict: dict):
+    """The samples a run of this recipe evaluates on (core.preview.Preview), for the Data tab."""
+    from core.recipe import Recipe
+
+    if _session is None:
+        return None
+    _session.recipe = Recipe.from_dict(recipe_dict)
+    return _session.preview(ctx)
 
 
 def export(ctx, emit, name: str, out_dir, prefix, make_zip, overwrite):

@@ -16,6 +16,7 @@ from app.devices import DEVICES, Device
 from app.qt_confusion import ConfusionWidget
 from app.qt_graph import GraphWidget
 from app.qt_memory import MemoryWidget
+from app.qt_preview import PreviewWidget
 from app.qt_results import ResultsWidget
 from app.qt_sequence import SequenceWidget
 from app.worker import Engine, Job
@@ -27,6 +28,8 @@ CHOOSE_NPZ = "Arrays (.npz)…"
 CHOOSE_FOLDER = "Image folder…"
 CHOOSE_CSV = "CSV…"
 INPUT_RANGES = [(0.0, 1.0), (-1.0, 1.0), (0.0, 255.0)]
+CHOOSE_NORM = "mean/std…"
+TASKS = ("classification", "anomaly", "regression")
 CHOOSERS = {CHOOSE_FOLDER: None, CHOOSE_NPZ: "NumPy archives (*.npz)", CHOOSE_CSV: "CSV files (*.csv)"}
 MODEL_FILTER = "Models (*.h5 *.keras *.tflite);;All files (*)"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -92,8 +95,16 @@ class MainWindow(QMainWindow):
         self.input_range.addItem("detected: 0..1", None)
         for low, high in INPUT_RANGES:
             self.input_range.addItem(f"{low:g}..{high:g}", [low, high])
-        self.input_range.activated.connect(lambda _: self._on_sequence_changed())
-        form.addRow("Input range", self.input_range)
+        self.input_range.addItem(CHOOSE_NORM, None)
+        self.input_range.activated.connect(self._on_input_range_activated)
+        form.addRow("Input scaling", self.input_range)
+        self.task = QComboBox()
+        self.task.setToolTip("What the model does, which decides the figures: detected from the model and "
+                             "the data (an autoencoder is anomaly detection) unless you choose.")
+        self.task.addItem("detected", None)
+        for t in TASKS:
+            self.task.addItem(t, t)
+        form.addRow("Task", self.task)
         self.device = QComboBox()
         for d in DEVICES:
             self.device.addItem(d.name, d)
@@ -144,10 +155,12 @@ class MainWindow(QMainWindow):
         self.memory = MemoryWidget()
         self.graph = GraphWidget()
         self.confusion = ConfusionWidget()
+        self.preview = PreviewWidget()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.memory, "Memory")
+        self.tabs.addTab(self.preview, "Data")
         self.tabs.addTab(self.graph, "Graph")
         self.tabs.addTab(self.confusion, "Classes")
         self.tabs.addTab(self.log, "Log")
@@ -187,10 +200,12 @@ class MainWindow(QMainWindow):
         low, high = loaded.value_range or (0.0, 1.0)
         self.input_range.setItemText(0, f"detected: {low:g}..{high:g}")
         self._fit_builtin_sets(loaded.input_shape)
+        self.task.setItemText(0, "detected")
         self.graph.showOriginal(loaded.display_bytes, loaded.display_name, f"original: {name}")
         if loaded.path != "reference":
             self._remember(loaded.path)
         self._on_sequence_changed()
+        self.refreshPreview()
 
     def _remember(self, path: str):
         recent_files.remember(self.settings, path)
@@ -242,6 +257,47 @@ class MainWindow(QMainWindow):
         else:
             self.wanted_data = text  # the user's choice, restored when a later model fits it again
         self._on_sequence_changed()
+        self.refreshPreview()
+
+    def _on_input_range_activated(self, index):
+        if self.input_range.itemText(index) == CHOOSE_NORM:
+            text, ok = QInputDialog.getText(
+                self, "Input normalization", "(x - mean) / std on 0..1 data: MEAN/STD, one value or one per "
+                "channel\n(e.g. 0.5/0.25, or 0.485,0.456,0.406/0.229,0.224,0.225)")
+            if not ok or not self.chooseNorm(text):
+                self.input_range.setCurrentIndex(0)
+        self._on_sequence_changed()
+        self.refreshPreview()
+
+    def chooseNorm(self, text: str) -> bool:
+        """Select mean/std normalization from 'MEAN/STD' text; False (with a message) when invalid."""
+        from core.errors import TinyOptError
+        from core.recipe import parse_norm
+
+        try:
+            norm = parse_norm(text)
+        except TinyOptError as exc:
+            self._error("Input normalization", str(exc))
+            return False
+        self._select_norm(norm)
+        return True
+
+    def _select_norm(self, norm: dict) -> None:
+        label = f"mean {','.join(f'{v:g}' for v in norm['mean'])} / std {','.join(f'{v:g}' for v in norm['std'])}"
+        row = self.input_range.findText(label)
+        if row < 0:
+            row = self.input_range.findText(CHOOSE_NORM)
+            self.input_range.insertItem(row, label, norm)
+        self.input_range.setCurrentIndex(row)
+
+    def refreshPreview(self) -> None:
+        """Read the samples the next run evaluates on (quietly skipped while other work runs)."""
+        # Deferred: called from a job's finished slot, the job's thread must first see its quit.
+        QTimer.singleShot(0, self._start_preview)
+
+    def _start_preview(self) -> None:
+        if self.loaded is not None and not self.busy:
+            self._start(jobs.preview, self.preview.setPreview, "Reading samples", self.currentRecipe().to_dict())
 
     def chooseData(self, path: str | None) -> None:
         """Select a dataset file or folder (None: back to the first usable choice)."""
@@ -315,8 +371,11 @@ class MainWindow(QMainWindow):
         from core.recipe import Recipe
 
         model = self.loaded.path if self.loaded else "reference"
+        scaling = self.input_range.currentData()
         return dataclasses.replace(self.base_recipe or Recipe(), model=model, data=self.currentData(),
-                                   steps=self.sequence.recipeSteps(), input_range=self.input_range.currentData())
+                                   steps=self.sequence.recipeSteps(), task=self.task.currentData(),
+                                   input_range=scaling if isinstance(scaling, list) else None,
+                                   input_norm=scaling if isinstance(scaling, dict) else None)
 
     def currentData(self) -> str | None:
         text = self.dataset.currentText()
@@ -406,6 +465,12 @@ class MainWindow(QMainWindow):
 
     def _on_run_finished(self, result):
         self.run_result = result
+        if result.get("task") and self.task.currentData() is None:
+            self.task.setItemText(0, f"detected: {result['task']}")
+        self.preview.setPreview(result.get("preview"))
+        selected = self.results.selectedIndex()
+        if selected is not None:
+            self._on_variant_selected(selected)  # its predictions beside the original's
         n = len(self.payloads)
         if result["cancelled"]:
             self.status.setText(f"Cancelled: kept {n} variant(s).")
@@ -454,6 +519,8 @@ class MainWindow(QMainWindow):
         labels = (getattr(self, "run_result", None) or {}).get("labels") or []
         self.confusion.setMetrics(self.payloads[0].metrics, payload.metrics if index else None, labels,
                                   ("original", payload.name))
+        self.preview.setPredictions(self.payloads[0].preview or [], (payload.preview or []) if index else [],
+                                    ("original", payload.name))
         self.export_button.setEnabled(payload.is_tflite)
         self.export_action.setEnabled(payload.is_tflite)
         if payload.is_tflite and index:
@@ -507,8 +574,12 @@ class MainWindow(QMainWindow):
         self.wanted_data = data
         chosen = recipe.input_range
         if chosen is not None and self.input_range.findData(list(chosen)) < 0:
-            self.input_range.addItem(f"{chosen[0]:g}..{chosen[1]:g}", list(chosen))
+            self.input_range.insertItem(self.input_range.findText(CHOOSE_NORM), f"{chosen[0]:g}..{chosen[1]:g}",
+                                        list(chosen))
         self.input_range.setCurrentIndex(0 if chosen is None else self.input_range.findData(list(chosen)))
+        if recipe.input_norm is not None:
+            self._select_norm(recipe.input_norm)
+        self.task.setCurrentIndex(max(0, self.task.findData(recipe.task)) if recipe.task else 0)
         if recipe.model != "reference" and (self.loaded is None or self.loaded.path != recipe.model):
             self.openModel(recipe.model)
 

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--input-range", default=None, metavar="LOW,HIGH",
                    help="what the model's inputs are scaled to, e.g. 0,1 or -1,1 or 0,255 (default: "
                         "detected from the model)")
+    r.add_argument("--input-norm", default=None, metavar="MEAN/STD",
+                   help="normalize inputs as (x - mean) / std on 0..1 data instead, one value or one "
+                        "per channel, e.g. 0.5/0.25 or 0.485,0.456,0.406/0.229,0.224,0.225")
     r.add_argument("--task", choices=("classification", "anomaly", "regression"), default=None,
                    help="what the model does (default: detected; an autoencoder is anomaly detection)")
     r.add_argument("--steps", help="e.g. prune:0.8,qat,quantize:int8 (see `tinyopt presets`)")
@@ -149,7 +152,13 @@ def _recipe_from_args(args):
             low, high = (float(v) for v in args.input_range.split(","))
         except ValueError:
             raise TinyOptError(f"--input-range '{args.input_range}': give LOW,HIGH, e.g. 0,1 or -1,1.") from None
-        recipe.input_range = [low, high]
+        recipe.input_range, recipe.input_norm = [low, high], None  # replaces a recipe file's choice
+    if args.input_norm:
+        from core.recipe import parse_norm
+
+        recipe.input_norm = parse_norm(args.input_norm, "--input-norm")  # given with --input-range: refused below
+        if not args.input_range:
+            recipe.input_range = None  # replaces a recipe file's range
     if args.seed is not None:
         recipe.seed = args.seed
     if args.latency_runs is not None:

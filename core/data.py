@@ -253,7 +253,7 @@ def check_finite(x: np.ndarray, where: str) -> None:
 # --- adaptation to a model ----------------------------------------------------------------------
 
 def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0, 1.0),
-          model_name: str = "the model") -> Dataset:
+          norm: dict | None = None, model_name: str = "the model") -> Dataset:
     """Reshape, resize and rescale `ds` so that it fits a model's input.
 
     Parameters
@@ -264,6 +264,9 @@ def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0
         Size of the model's last output axis; the data must not have more classes.
     value_range : tuple
         The (low, high) input range the model expects, e.g. (0, 255) with a Rescaling layer.
+    norm : dict, optional
+        {"mean": [...], "std": [...]}: inputs become (x - mean) / std (images from 0..1, other data
+        in its own units) instead of being mapped to `value_range`.
     """
     shape = tuple(None if d is None or d < 0 else int(d) for d in input_shape)
     builtin_fits(ds.name, shape, model_name)
@@ -278,10 +281,22 @@ def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0
     x_tr = _fit(ds.x_train, shape, ds.name, model_name)
     x_te = _fit(ds.x_test, shape, ds.name, model_name)
     lo, hi = value_range
-    if ds.value_range is not None and (lo, hi) != (0.0, 1.0):  # 0..1 images to the model's range
+    if norm is not None:
+        x_tr, x_te = normalize(x_tr, norm, ds.name), normalize(x_te, norm, ds.name)
+    elif ds.value_range is not None and (lo, hi) != (0.0, 1.0):  # 0..1 images to the model's range
         x_tr, x_te = x_tr * (hi - lo) + lo, x_te * (hi - lo) + lo
     return replace(ds, x_train=x_tr.astype(np.float32), x_test=x_te.astype(np.float32),
-                   value_range=(lo, hi) if ds.value_range is not None else None)
+                   value_range=(lo, hi) if ds.value_range is not None and norm is None else None)
+
+
+def normalize(x: np.ndarray, norm: dict, data_name: str = "the data") -> np.ndarray:
+    """(x - mean) / std, with one value for all or one per channel (the last axis)."""
+    mean, std = (np.asarray(norm[k], np.float32) for k in ("mean", "std"))
+    if mean.size not in (1, x.shape[-1]):
+        raise DataError(f"Input normalization has {mean.size} mean/std values but the samples of "
+                        f"'{data_name}' have {x.shape[-1]} channels on their last axis: give one value, "
+                        "or one per channel.")
+    return (x - mean) / std
 
 
 def builtin_fits(name: str, shape: tuple, model_name: str = "the model") -> None:
@@ -354,13 +369,15 @@ def _resize(x: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def representative(ds: Dataset, samples: int = 200, *, seed: int = 0):
-    """A representative-dataset generator for the TFLite converter (from the train split)."""
-    n = min(samples, len(ds.x_train))
-    idx = np.random.default_rng(seed).choice(len(ds.x_train), size=n, replace=False)
-    chosen = ds.x_train[np.sort(idx)]
+    """A representative-dataset generator for the TFLite converter (from the train split); a list
+    `x_train` holds one array per input of a multi-input model."""
+    xs = ds.x_train if isinstance(ds.x_train, list) else [ds.x_train]
+    n = min(samples, len(xs[0]))
+    idx = np.sort(np.random.default_rng(seed).choice(len(xs[0]), size=n, replace=False))
+    chosen = [x[idx] for x in xs]
 
     def gen():
         for i in range(n):
-            yield [chosen[i:i + 1].astype(np.float32)]
+            yield [x[i:i + 1].astype(np.float32) for x in chosen]
 
     return gen

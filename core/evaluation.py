@@ -125,7 +125,12 @@ def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference
         from core.tasks import score
 
         y = dataset.y_test if dataset is not None and inputs is None else None
-        m.scores, m.accuracy = score(task, x, outputs, y, dataset.num_classes if y is not None else 0)
+        first_out = outputs[0] if isinstance(outputs, list) else outputs
+        if isinstance(outputs, list):
+            m.notes.append(f"{len(outputs)} outputs: the task's figures are of output 0 (outputs in name "
+                           "order); fidelity covers each output.")
+        m.scores, m.accuracy = score(task, x[0] if isinstance(x, list) else x, first_out, y,
+                                     dataset.num_classes if y is not None else 0)
     if outputs is not None and reference is not None:
         m.fidelity = fidelity(reference, outputs, inputs_label)
     return m, outputs
@@ -138,6 +143,8 @@ def tflm_dequantized_outputs(data: bytes, x: np.ndarray) -> np.ndarray | None:
     from core.tflm_check import tflm_outputs
 
     sg = read_model(data).subgraphs[0]
+    if len(sg.inputs) != 1 or len(sg.outputs) != 1 or isinstance(x, list):
+        return None  # the TFLM probe feeds one input and reads one output
     t_in, t_out = sg.tensors[sg.inputs[0]], sg.tensors[sg.outputs[0]]
     x = x.reshape((-1, *[int(d) for d in t_in.shape[1:]]))
     dtype = np.dtype(dtype_name(t_in))
@@ -155,16 +162,35 @@ def tflm_dequantized_outputs(data: bytes, x: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def keras_outputs(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+def keras_outputs(model, x, batch_size: int = 256):
+    """Outputs on `x` (an array, or one per input in canonical order for multi-input models): an
+    array, or a list with one array per output (canonical order) for multi-output models."""
+    from core.model_info import keras_io_order
+
     # Eager batches rather than predict(): no graph tracing, which holds Python's GIL for long
     # stretches and would freeze the GUI thread beside it.
-    return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
-                           for i in range(0, len(x), batch_size)])
+    if not isinstance(x, list) and len(model.outputs) == 1:
+        return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
+                               for i in range(0, len(x), batch_size)])
+    in_order, out_order = keras_io_order(model)
+    xs = x if isinstance(x, list) else [x]
+    by_model = [None] * len(xs)
+    for canonical, position in enumerate(in_order):
+        by_model[position] = xs[canonical]
+    batches = []
+    for i in range(0, len(xs[0]), batch_size):
+        part = [a[i:i + batch_size] for a in by_model]
+        out = model(part if len(part) > 1 else part[0], training=False)
+        batches.append([np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])])
+    outs = [np.concatenate([b[k] for b in batches]) for k in range(len(batches[0]))]
+    outs = [outs[k] for k in out_order]
+    return outs if len(outs) > 1 else outs[0]
 
 
 def keras_latency(model, runs: int) -> tuple[float, float]:
-    shape = [1 if d is None else d for d in model.input_shape]
-    x = np.zeros(shape, np.float32)
+    shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
+    xs = [np.zeros([1 if d is None else d for d in shape], np.float32) for shape in shapes]
+    x = xs if len(xs) > 1 else xs[0]
     fn = model.__call__
     for _ in range(WARMUP_RUNS):
         fn(x, training=False)
@@ -182,39 +208,51 @@ def _median_p90(times_ns) -> tuple[float, float]:
 
 
 class LiteRTRunner:
-    """Batch-1 inference with LiteRT, quantizing inputs with the model's own parameters."""
+    """Batch-1 inference with LiteRT, quantizing inputs with the model's own parameters. Inputs and
+    outputs are in canonical order (core.model_info): one array each for single-I/O models."""
 
     def __init__(self, data: bytes, num_threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 
+        from core.model_info import tflite_io_details
+
         self.interp = Interpreter(model_content=data, num_threads=num_threads)
         self.interp.allocate_tensors()
-        self.inp = self.interp.get_input_details()[0]
-        self.out = self.interp.get_output_details()[0]
+        self.ins, self.outs = tflite_io_details(self.interp)
+        self.inp, self.out = self.ins[0], self.outs[0]
 
-    def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        dtype = self.inp["dtype"]
+    @staticmethod
+    def quantize_input(x: np.ndarray, detail: dict) -> np.ndarray:
+        dtype = detail["dtype"]
         if np.issubdtype(dtype, np.integer):
-            scale, zero = self.inp["quantization"]
+            scale, zero = detail["quantization"]
             if scale:
                 info = np.iinfo(dtype)
                 x = np.clip(np.round(x / scale + zero), info.min, info.max)
         return x.astype(dtype)
 
-    def predict_one(self, x: np.ndarray) -> np.ndarray:
-        self.interp.set_tensor(self.inp["index"], self.quantize_input(x[None, ...]))
+    def predict_one(self, xs: list) -> list:
+        for detail, x in zip(self.ins, xs):
+            self.interp.set_tensor(detail["index"], self.quantize_input(x[None, ...], detail))
         self.interp.invoke()
-        return self.interp.get_tensor(self.out["index"])[0]
+        return [self.interp.get_tensor(d["index"])[0] for d in self.outs]
 
-    def outputs(self, x: np.ndarray) -> np.ndarray:
-        """Dequantized outputs, one row per sample."""
-        out = np.stack([self.predict_one(x[i]) for i in range(len(x))]).astype(np.float32)
-        scale, zero = self.out["quantization"]
-        return (out - zero) * scale if scale else out
+    def outputs(self, x):
+        """Dequantized outputs, one row per sample: an array, or one per output."""
+        xs = x if isinstance(x, list) else [x]
+        if len(xs) != len(self.ins):
+            raise ValueError(f"the model takes {len(self.ins)} inputs, {len(xs)} given")
+        rows = [self.predict_one([a[i] for a in xs]) for i in range(len(xs[0]))]
+        outs = []
+        for k, detail in enumerate(self.outs):
+            out = np.stack([r[k] for r in rows]).astype(np.float32)
+            scale, zero = detail["quantization"]
+            outs.append((out - zero) * scale if scale else out)
+        return outs if len(outs) > 1 else outs[0]
 
     def latency(self, runs: int) -> tuple[float, float]:
-        x = np.zeros(self.inp["shape"], self.inp["dtype"])
-        self.interp.set_tensor(self.inp["index"], x)
+        for detail in self.ins:
+            self.interp.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
         for _ in range(WARMUP_RUNS):
             self.interp.invoke()
         times = []
@@ -223,4 +261,3 @@ class LiteRTRunner:
             self.interp.invoke()
             times.append(time.perf_counter_ns() - t)
         return _median_p90(times)
-

@@ -22,6 +22,8 @@ class Fidelity:
     l2r: float
     snr: float | None  # None: identical outputs (no noise)
     top1: float | None = None  # classifiers only
+    output: int | None = None  # multi-output models: which output these figures are (the worst)
+    per_output: list | None = None  # multi-output models: the figures of each output (canonical order)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -29,11 +31,25 @@ class Fidelity:
     def summary(self) -> str:
         snr = "identical" if self.snr is None else f"SNR {self.snr:.1f} dB"
         top1 = "" if self.top1 is None else f"top-1 agreement {self.top1 * 100:.1f}%, "
-        return f"{top1}cos {self.cos:.4f}, {snr}, l2r {self.l2r:.4f} ({self.samples} {self.inputs} inputs)"
+        which = "" if self.output is None else f"output {self.output} (the worst of {len(self.per_output)}): "
+        return f"{which}{top1}cos {self.cos:.4f}, {snr}, l2r {self.l2r:.4f} ({self.samples} {self.inputs} inputs)"
 
 
-def fidelity(reference: np.ndarray, variant: np.ndarray, inputs: str = "test split") -> Fidelity:
-    """Compare a variant's outputs with the original's (same inputs, same order, first axis = sample)."""
+def fidelity(reference, variant, inputs: str = "test split") -> Fidelity:
+    """Compare a variant's outputs with the original's (same inputs, same order, first axis = sample).
+    Lists hold one array per output: each is compared, and the headline is the lowest cosine's."""
+    if isinstance(reference, list) or isinstance(variant, list):
+        if not (isinstance(reference, list) and isinstance(variant, list) and len(reference) == len(variant)):
+            raise ValueError("outputs differ in number between the original and the variant")
+        each = [_one(r, v, inputs) for r, v in zip(reference, variant)]
+        worst = min(range(len(each)), key=lambda k: each[k].cos)
+        head = each[worst]
+        return Fidelity(head.samples, inputs, head.cos, head.l2r, head.snr, head.top1, worst,
+                        [f.to_dict() for f in each])
+    return _one(reference, variant, inputs)
+
+
+def _one(reference: np.ndarray, variant: np.ndarray, inputs: str) -> Fidelity:
     r = np.asarray(reference, np.float64).reshape(len(reference), -1)
     v = np.asarray(variant, np.float64).reshape(len(variant), -1)
     if r.shape != v.shape:

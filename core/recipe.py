@@ -38,6 +38,7 @@ class Recipe:
     label_column: str | None = None  # CSV data: the column holding the label (default: label/target/...)
     task: str | None = None  # classification or anomaly; None: detected from the model
     input_range: list | None = None  # [low, high] the inputs are scaled to; None: detected from the model
+    input_norm: dict | None = None  # {"mean": [...], "std": [...]}: (x - mean) / std on 0..1 data instead
     steps: list = field(default_factory=list)
     seed: int = 0
     latency_runs: int = 200
@@ -106,6 +107,14 @@ class Recipe:
                                             and math.isfinite(v) for v in rng) and rng[0] < rng[1]):
             raise SequenceError(f"{origin}: 'input_range' must be [low, high] with low < high (e.g. [0, 1], "
                                 f"[-1, 1], [0, 255]) or null (detected), not {rng!r}.")
+        norm = values.get("input_norm")
+        if norm is not None:
+            why = norm_problem(norm)
+            if why:
+                raise SequenceError(f"{origin}: 'input_norm' {why}; e.g. {{\"mean\": [0.5], \"std\": [0.25]}} "
+                                    "or null.")
+            if rng is not None:
+                raise SequenceError(f"{origin}: give 'input_range' or 'input_norm', not both.")
         label = values.get("label_column")
         if label is not None and (not isinstance(label, str) or not label.strip()):
             raise SequenceError(f"{origin}: 'label_column' must be a column name or null, not {label!r}.")
@@ -147,6 +156,36 @@ def check_field(origin: str, spec: Param, value):
         return check("recipe", spec, value)
     except SequenceError as exc:
         raise SequenceError(str(exc).replace("Step 'recipe', parameter", f"{origin}: field", 1)) from None
+
+
+def parse_norm(text: str, origin: str = "input normalization") -> dict:
+    """{"mean": [...], "std": [...]} from 'MEAN/STD' text, e.g. '0.5/0.25' or '0.485,0.456,0.406/0.229,0.224,0.225'."""
+    try:
+        mean, std = text.split("/")
+        norm = {"mean": [float(v) for v in mean.split(",")], "std": [float(v) for v in std.split(",")]}
+    except ValueError:
+        raise SequenceError(f"{origin} '{text}': give MEAN/STD, one value or one per channel, e.g. 0.5/0.25 "
+                            "or 0.485,0.456,0.406/0.229,0.224,0.225.") from None
+    problem = norm_problem(norm)
+    if problem:
+        raise SequenceError(f"{origin} '{text}' {problem}.")
+    return norm
+
+
+def norm_problem(norm) -> str | None:
+    """What is wrong with an input_norm value, or None."""
+    if not isinstance(norm, dict) or set(norm) != {"mean", "std"}:
+        return f"must be an object with 'mean' and 'std', not {norm!r}"
+    lists = [norm["mean"], norm["std"]]
+    if not all(isinstance(v, list) and 0 < len(v) <= 16 and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+            for v in lists):
+        return "needs 'mean' and 'std' as lists of 1 to 16 finite numbers (one, or one per channel)"
+    if len(norm["mean"]) != len(norm["std"]):
+        return "needs as many 'std' values as 'mean' values"
+    if any(x <= 0 for x in norm["std"]):
+        return "needs every 'std' above 0"
+    return None
 
 
 def _no_constant(name: str):

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core import preview
 from core.artifact import Artifact
 from core.data import Dataset, adapt, load_dataset
 from core.errors import Cancelled, DataError, TinyOptError
@@ -28,6 +29,7 @@ class Variant:
 
     artifact: Artifact
     metrics: Metrics
+    preview: list = field(default_factory=list)  # predictions on the preview samples (core.preview)
 
     @property
     def name(self) -> str:
@@ -43,6 +45,8 @@ class RunResult:
     timings: list = field(default_factory=list)  # (what, seconds): loading, each step, evaluation
     failures: list = field(default_factory=list)  # (branch, message): a branch that failed, others went on
     input_range: tuple | None = None  # what the inputs were scaled to (the recipe's, or detected)
+    task: str | None = None  # what the run scored (the recipe's, or detected)
+    preview: object = None  # core.preview.Preview of the evaluation inputs
 
 
 def cache_dir() -> Path:
@@ -97,20 +101,26 @@ def input_range(recipe: Recipe, original: Artifact) -> tuple:
         return (0.0, 1.0)
 
 
-def synthetic_inputs(original: Artifact, seed: int, value_range: tuple = (0.0, 1.0)):
-    """Inputs drawn uniformly from the model's input range, for fidelity when there is no data;
-    None when the input shape is not known."""
-    import numpy as np
+def synthetic_inputs(original: Artifact, seed: int, value_range: tuple = (0.0, 1.0), norm: dict | None = None):
+    """Inputs drawn uniformly from the model's input range (or from 0..1, then normalized), for
+    fidelity when there is no data: an array, or one per input; None when a shape is not fixed."""
+    from core.model_info import draw_scaled
 
+    return draw_scaled(original, SYNTHETIC_SAMPLES, seed, value_range, norm)
+
+
+def describe_scaling(recipe: Recipe, original: Artifact) -> str:
+    """How inputs are scaled, for the log and the report: the recipe's choice or what was detected."""
+    if recipe.input_norm is not None:
+        return f"(x - mean) / std with mean {recipe.input_norm['mean']}, std {recipe.input_norm['std']} on 0..1 data"
+    lo, hi = input_range(recipe, original)
+    if recipe.input_range is not None:
+        return f"{lo:g}..{hi:g} (chosen)"
     try:
-        io = model_io(original)
-    except Exception:  # LiteRT cannot open it: no fidelity without data, other figures remain
-        return None
-    if any(d is None for d in io.input_shape):
-        return None
-    lo, hi = value_range
-    rng = np.random.default_rng(seed)
-    return rng.uniform(lo, hi, (SYNTHETIC_SAMPLES, *io.input_shape)).astype(np.float32)
+        source = model_io(original).range_source
+    except Exception:  # LiteRT cannot open it
+        source = "default for images"
+    return f"{lo:g}..{hi:g} (detected: {source})"
 
 
 def expected_kind(model: str) -> str:
@@ -130,11 +140,26 @@ def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
     ds = None
     if recipe.data is not None:
         io = model_io(original)
+        if io.multi_input:
+            raise DataError(f"Model '{Path(original.source).name}' takes {len(io.input_shapes)} inputs "
+                            f"{list(io.input_shapes)}; datasets serve single-input models. Run it with no "
+                            "data (--data none): every figure but accuracy is measured, and fidelity per "
+                            "output on inputs drawn from each input's range.")
         ds = adapt(load_dataset(recipe.data, seed=recipe.seed, input_shape=io.input_shape,
                                 label_column=recipe.label_column), io.input_shape,
-                   io.num_outputs,
-                   value_range=input_range(recipe, original), model_name=f"model '{Path(original.source).name}'")
+                   io.num_outputs, value_range=input_range(recipe, original), norm=recipe.input_norm,
+                   model_name=f"model '{Path(original.source).name}'")
     return original, ds
+
+
+def preview_of(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
+               trust_model_code: bool = False):
+    """The preview of the inputs `run_recipe` would evaluate on (the test split or synthetic)."""
+    original, ds = prepare(recipe, ctx, original, trust_model_code=trust_model_code)
+    if ds is not None:
+        return preview.take(ds, None, "test split")
+    probe = synthetic_inputs(original, recipe.seed, input_range(recipe, original), recipe.input_norm)
+    return preview.take(None, probe, "synthetic (no data)")
 
 
 def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact | None = None,
@@ -175,10 +200,13 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         # Fidelity inputs: the test split, or without data samples drawn from the input's range.
         scale = input_range(recipe, original)
         ctx.input_range = result.input_range = scale
-        ctx.log(f"input range: {scale[0]:g}..{scale[1]:g}" + ("" if recipe.input_range is not None else
-                                                              " (detected from the model)"))
+        ctx.input_norm = recipe.input_norm
+        ctx.log(f"input scaling: {describe_scaling(recipe, original)}")
         probe, label = (None, "test split") if ds is not None else (
-            synthetic_inputs(original, recipe.seed, scale), "synthetic (no data)")
+            synthetic_inputs(original, recipe.seed, scale, recipe.input_norm), "synthetic (no data)")
+        result.task, result.preview = task, preview.take(ds, probe, label)
+        x_eval = probe if probe is not None else (ds.x_test if ds is not None else None)
+        labels = list(getattr(ds, "labels", None) or [])
         reference = {}
 
         def emit(art: Artifact) -> Artifact:
@@ -191,7 +219,7 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
             if art.info.get("quantize", {}).get("calibration") == "synthetic":
                 metrics.notes.insert(0, "Calibrated on synthetic inputs (no data was given): its accuracy "
                                         "on real inputs is unknown.")
-            v = Variant(art, metrics)
+            v = Variant(art, metrics, preview.predictions(task, x_eval, outputs, labels))
             result.variants.append(v)
             on_variant(v)
             lap(f"evaluate {art.name}")

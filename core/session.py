@@ -70,11 +70,19 @@ class Session:
                                  trust_model_code=self.trust_model_code)
         if self.result.variants:
             self.original = self.result.variants[0].artifact
-        if self.recipe.input_range is None and self.result.input_range is not None:
+        if self.recipe.input_range is None and self.recipe.input_norm is None and self.result.input_range is not None:
             # recorded, so the saved recipe reproduces the run even if detection changes later
             self.recipe = dataclasses.replace(self.recipe, input_range=list(self.result.input_range))
             self.result.recipe = self.recipe  # the report names the recipe that is saved
         return self.result
+
+    def preview(self, ctx: Context | None = None):
+        """The samples a run of the recipe would evaluate on (core.preview.Preview), or None."""
+        from core.runner import preview_of
+
+        original = self.original if self._loaded_matches() else None
+        return preview_of(self.recipe, ctx or Context(seed=self.recipe.seed), original,
+                          trust_model_code=self.trust_model_code)
 
     def _loaded_matches(self) -> bool:
         if self.original is None:

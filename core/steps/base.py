@@ -49,6 +49,7 @@ class Context:
     log: Callable[[str], None] = lambda line: None
     cancel: CancelToken = field(default_factory=CancelToken)
     input_range: tuple | None = None  # what the model's inputs are scaled to (None: the model's own)
+    input_norm: dict | None = None  # {"mean", "std"} the inputs are normalized with instead
     task: str = "classification"  # core.tasks: what fine-tuning optimizes
 
 

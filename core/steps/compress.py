@@ -105,7 +105,7 @@ def check_inputs(data: bytes, dataset, n: int = CHECK_SAMPLES, seed: int = 0) ->
         x = dataset.x_test[:n]
     else:
         x = rng.uniform(0.0, 1.0, (n, *shape)).astype(np.float32)
-    return runner.quantize_input(x.reshape((-1, *shape)))
+    return runner.quantize_input(x.reshape((-1, *shape)), runner.inp)
 
 
 class CompressStep(Step):

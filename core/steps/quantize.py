@@ -71,7 +71,7 @@ class QuantizeStep(Step):
                                 "for synthetic calibration explicitly with --calibration synthetic (inputs "
                                 "drawn from the input's range: the result's accuracy is then unknown).")
             calibration, synthetic = synthetic_calibration(artifact, self.params.representative_samples,
-                                                           ctx.seed, ctx.input_range), True
+                                                           ctx.seed, ctx.input_range, ctx.input_norm), True
         for i, mode in enumerate(self.params.modes):
             ctx.cancel.check()
             ctx.progress(Progress(self.name, f"converting: {MODES[mode]}", i / len(self.params.modes)))
@@ -87,21 +87,20 @@ class QuantizeStep(Step):
         return results
 
 
-def synthetic_calibration(artifact, samples: int, seed: int, value_range=None):
-    """A calibration set of inputs drawn uniformly from the model's input range (no labels)."""
+def synthetic_calibration(artifact, samples: int, seed: int, value_range=None, norm=None):
+    """A calibration set of inputs drawn uniformly from the model's input range (no labels); for
+    multi-input models `x_train` is a list with one array per input."""
     import numpy as np
 
     from core.data import Dataset
-    from core.model_info import model_io
+    from core.model_info import draw_scaled
 
-    io = model_io(artifact)
-    if any(d is None for d in io.input_shape):
-        raise DataError("Step 'quantize': synthetic calibration needs a fixed input shape; this model's "
-                        f"is {io.input_shape}. Give data with --data.")
-    lo, hi = value_range or io.value_range
-    x = np.random.default_rng(seed).uniform(lo, hi, (samples, *io.input_shape)).astype(np.float32)
+    x = draw_scaled(artifact, samples, seed, value_range, norm)
+    if x is None:
+        raise DataError("Step 'quantize': synthetic calibration needs fixed input shapes, and this "
+                        "model has an input of unknown size. Give data with --data.")
     empty = np.zeros(0, np.int64)
-    return Dataset("synthetic", x, empty, x[:0], empty)
+    return Dataset("synthetic", x, empty, x[:0] if not isinstance(x, list) else [a[:0] for a in x], empty)
 
 
 def _converter(model, batch_one: bool):

@@ -31,7 +31,7 @@ def test_int8_input_quantized_with_model_parameters(trained_reference, adapted_m
     int8 = QuantizeStep(modes=["int8"]).run(trained_reference, Context(dataset=adapted_mnist))[0]
     runner = LiteRTRunner(int8.data)
     scale, zero = runner.inp["quantization"]
-    q = runner.quantize_input(np.array([0.0, 1.0], np.float32))
+    q = runner.quantize_input(np.array([0.0, 1.0], np.float32), runner.inp)
     assert q.dtype == np.int8 and q[0] == np.clip(round(zero), -128, 127)
     assert q[1] == np.clip(round(1.0 / scale + zero), -128, 127)
 
