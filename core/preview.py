@@ -58,7 +58,17 @@ def predictions(task: str, x, outputs, labels=()) -> list:
     if task == "regression" or rows.shape[1] == 1:
         return [", ".join(f"{v:.3g}" for v in r[:3]) for r in rows]
     top = rows.argmax(axis=1)
-    return [f"{_label(k, list(labels))} {rows[i, k]:.2f}" for i, k in enumerate(top)]
+    probs = rows if _probabilities(rows) else _softmax(rows)  # logits are shown as probabilities
+    return [f"{_label(k, list(labels))} {probs[i, k]:.2f}" for i, k in enumerate(top)]
+
+
+def _probabilities(rows: np.ndarray) -> bool:
+    return bool(np.all(rows >= 0) and np.all(rows <= 1) and np.allclose(rows.sum(axis=1), 1, atol=0.02))
+
+
+def _softmax(rows: np.ndarray) -> np.ndarray:
+    e = np.exp(rows - rows.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def top_class(text: str) -> str:

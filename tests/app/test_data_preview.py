@@ -24,6 +24,7 @@ def test_predictions_follow_the_task():
     x = np.zeros((2, 4), np.float32)
     assert predictions("classification", x, np.array([[0.1, 0.9], [0.8, 0.2]]), ["no", "yes"]) == \
         ["yes 0.90", "no 0.80"]
+    assert predictions("classification", x, np.array([[0.0, 2.0], [1.0, 1.0]])) == ["1 0.88", "0 0.50"]  # logits
     assert predictions("anomaly", x, np.ones((2, 4)))[0] == "score 1"
     assert predictions("regression", x, np.array([[3.14159], [2.0]])) == ["3.14", "2"]
     assert kind_of((28, 28)) == kind_of((96, 96, 3)) == "image" and kind_of((640,)) == "signal"
