@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
                         "input's range) only when you have no data, and the report says so")
     r.add_argument("--trust-model-code", action="store_true",
                    help="allow loading models whose layers store Python code (Lambda)")
+    _target_options(r)
+
+    g = sub.add_parser("target", help="build TFLM for an emulated Cortex-M and measure a model there "
+                       "(instructions per inference and per operator, arena, outputs vs the host)")
+    g.add_argument("model", nargs="?", help="a .tflite to measure (none: only build the target)")
+    g.add_argument("--samples", type=int, default=1, help="inputs to run (random, in the input's range)")
+    g.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _target_options(g, required=True)
 
     a = sub.add_parser("analyze", help="evaluate one model (size, accuracy, latency, TFLM arena)")
     a.add_argument("path")
@@ -73,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--overwrite", action="store_true", help="replace an existing package")
     e.add_argument("--trust-model-code", action="store_true",
                    help="allow loading models whose layers store Python code (Lambda)")
+    e.add_argument("--verify", action="store_true", help="build the package's own files for the target with "
+                   "its Makefile, run them in QEMU, check they allocate and match the host TFLM")
+    _target_options(e)
 
     sub.add_parser("presets", help="list the named sequences (--preset ID)")
 
@@ -82,6 +93,25 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=15)
     t.add_argument("--seed", type=int, default=0)
     return p
+
+
+def _target_options(p, required: bool = False) -> None:
+    from core.target.targets import KERNELS, TARGETS
+
+    p.add_argument("--target", choices=list(TARGETS), required=required, default=None,
+                   help="also measure every TFLM-runnable variant on this emulated Cortex-M (QEMU): "
+                        "instructions, per-operator cost, arena; the first use builds TFLM (minutes)")
+    p.add_argument("--kernels", choices=KERNELS, default=None, help="TFLM kernels on the target (default cmsis-nn)")
+    p.add_argument("--clock-mhz", type=int, default=None, help="device clock for the time estimate")
+    p.add_argument("--tflm-tree", default=None, help="TFLM source tree (default: $TINYOPT_TFLM_TREE, or "
+                   "../shared/tflm beside the checkout)")
+
+
+def _apply_tree(args) -> None:
+    if getattr(args, "tflm_tree", None):
+        from core.target.tree import ENV
+
+        os.environ[ENV] = str(Path(args.tflm_tree).resolve())
 
 
 def is_command(word: str) -> bool:
@@ -165,6 +195,10 @@ def _recipe_from_args(args):
         recipe.latency_runs = args.latency_runs
     if args.calibration:
         recipe.steps = _set_everywhere(recipe.steps, "calibration", args.calibration)
+    for name in ("target", "kernels", "clock_mhz"):
+        if getattr(args, name, None) is not None:
+            setattr(recipe, name, getattr(args, name))
+    _apply_tree(args)
     recipe = Recipe.from_dict(recipe.to_dict(), "the command line")  # every check a recipe file gets
     return recipe
 
@@ -180,6 +214,63 @@ def _set_everywhere(steps: list, name: str, value) -> list:
             s = {**s, "params": {**(s.get("params") or {}), name: value}}
         out.append(s)
     return out
+
+
+def cmd_target(args) -> int:
+    import json
+
+    import numpy as np
+
+    from core.target.build import runner
+    from core.target.targets import get
+
+    _apply_tree(args)
+    target = get(args.target)
+    last = {"tenth": -1}
+
+    def progress(fraction, text):
+        if int(fraction * 10) != last["tenth"] or fraction >= 1:
+            last["tenth"] = int(fraction * 10)
+            print(f"[{fraction * 100:3.0f}%] {text}", file=sys.stderr)
+
+    built = runner(target, args.kernels or "cmsis-nn", progress=progress)
+    if not args.model:
+        print(f"{target.title} ({built.kernels}) ready: {built.elf}")
+        return 0
+    from core.analysis.tflite_reader import dtype_name, read_model
+    from core.loading import load_model
+    from core.target.measure import run
+
+    data = load_model(args.model).data
+    sg = read_model(data).subgraphs[0]
+    rng = np.random.default_rng(0)
+    xs = []
+    for i in sg.inputs:
+        t = sg.tensors[i]
+        dtype = np.dtype(dtype_name(t))
+        shape = (max(1, args.samples), *[int(d) for d in t.shape[1:]])
+        xs.append(rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
+                  if np.issubdtype(dtype, np.integer) else rng.uniform(0, 1, shape).astype(dtype))
+    result = run(data, xs if len(xs) > 1 else xs[0], built)
+    if args.clock_mhz:
+        result.clock_mhz = args.clock_mhz
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+        return 0
+    print(f"{Path(args.model).name} on {target.title}, {built.kernels} kernels (QEMU {target.machine})")
+    print(f"  instructions per inference: {result.instructions:,} (exact; samples: "
+          f"{', '.join(f'{n:,}' for n in result.per_sample)})")
+    ms = result.ms_estimate
+    print(f"  cycles: " + (f"~{result.cycles_estimate:,}, ~{ms:.3f} ms at {result.clock_mhz} MHz ({result.estimate_model})"
+                           if ms is not None else result.estimate_model))
+    print(f"  arena used on the target: {result.arena_used:,} B")
+    print(f"\n  {'#':>3}  {'operator':<24} {'instructions':>14} {'share':>7} {'MACs':>12} {'MACs/instr':>10}")
+    for op in result.ops:
+        share = op.instructions / result.instructions * 100 if result.instructions else 0
+        mpi = "-" if op.macs_per_instruction is None else f"{op.macs_per_instruction:.3f}"
+        macs = "-" if op.macs is None else f"{op.macs:,}"
+        print(f"  {op.index:>3}  {op.op:<24} {op.instructions:>14,} {share:>6.1f}% {macs:>12} {mpi:>10}")
+    return 0
 
 
 def cmd_run(args) -> int:
@@ -270,9 +361,20 @@ def cmd_export(args) -> int:
             session = Session(Recipe.load(args.recipe), trust_model_code=args.trust_model_code)
             session.run(Context(log=_stderr))
         name = args.variant
+    _apply_tree(args)
+    target = args.target or (session.recipe.target if session.recipe.target != "none" else None)
+    kernels = args.kernels or session.recipe.kernels
+    if args.verify and target is None:
+        from core.export.package import DEFAULT_TARGET
+
+        target = DEFAULT_TARGET
     path = session.export(name, args.out, prefix=args.prefix, make_zip=args.zip, overwrite=args.overwrite,
-                          progress=_stderr)
+                          progress=_stderr, target=target, kernels=kernels)
     print(f"Wrote {path}" + (f" and {path}.zip" if args.zip else ""))
+    if args.verify:
+        check = session.verify(path, target, kernels, progress=_stderr)
+        print(check.message)
+        return 0 if check.outputs_match else 1
     return 0
 
 

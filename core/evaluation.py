@@ -40,6 +40,8 @@ class Metrics:
     fidelity: Fidelity | None = None  # to the original, on the same inputs
     task: str | None = None  # core.tasks: classification or anomaly
     scores: TaskScores | None = None  # the task's figures (per-class accuracy, confusion, AUC, ...)
+    target: object = None  # core.target.measure.TargetRun on the recipe's emulated Cortex-M, or None
+    target_note: str = ""  # why it has no target figures (does not run there, not TFLM-runnable, ...)
 
     @property
     def primary(self) -> tuple[str, float | None]:
@@ -82,10 +84,11 @@ def evaluate(artifact: Artifact, dataset=None, *, latency_runs: int = LATENCY_RU
 
 def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference=None,
                      inputs_label: str = "test split", latency_runs: int = LATENCY_RUNS,
-                     tflm: bool = True, task: str = "classification"):
+                     tflm: bool = True, task: str = "classification", target=None, clock_mhz: int = 0):
     """(Metrics, outputs): `outputs` are the dequantized outputs on `inputs` (default: the
     dataset's test split); with `reference` (the original's outputs on the same inputs) the
-    metrics carry the variant's fidelity to the original."""
+    metrics carry the variant's fidelity to the original; with `target` (a core.target.build.Runner)
+    every TFLM-runnable variant is also run on that emulated Cortex-M."""
     from core.fidelity import fidelity
 
     raw = model_bytes(artifact)
@@ -120,6 +123,8 @@ def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference
                 # e.g. LUT-compressed models: only TFLM has the DECODE kernel, so measure there.
                 outputs = tflm_dequantized_outputs(artifact.data, x)
                 m.notes.append("Outputs measured on TFLM; host latency needs LiteRT and is not measured.")
+            if target is not None:
+                _on_target(m, artifact.data, x, target, clock_mhz)
     m.task = task
     if outputs is not None and x is not None:
         from core.tasks import score
@@ -136,27 +141,54 @@ def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference
     return m, outputs
 
 
-def tflm_dequantized_outputs(data: bytes, x: np.ndarray) -> np.ndarray | None:
-    """Outputs of the real TFLM interpreter, inputs quantized and outputs dequantized as the model
-    declares (first input, first output)."""
+def _on_target(m: Metrics, data: bytes, x, target, clock_mhz: int) -> None:
+    from core.errors import TinyOptError
+    from core.target.variant import measure_variant
+
+    where = f"{target.target} ({target.kernels})"
+    if not m.tflm.runs:
+        m.target_note = f"not run on {where}: it does not run on TFLM"
+        return
+    try:
+        m.target = measure_variant(data, x, target, clock_mhz)
+    except TinyOptError as exc:
+        m.target_note = str(exc)
+        m.notes.append(f"Target {where}: {exc}")
+        return
+    if m.target.matches_host is False:
+        m.notes.append(f"On {where}: {m.target.host_difference}.")
+
+
+def quantized_inputs(data: bytes, x: np.ndarray) -> np.ndarray:
+    """`x` (model-domain floats) as the model's first input takes it: quantized with its scale and
+    zero point when it is an integer tensor, reshaped to its shape without the batch axis."""
     from core.analysis.tflite_reader import dtype_name, read_model
-    from core.tflm_check import tflm_outputs
 
     sg = read_model(data).subgraphs[0]
-    if len(sg.inputs) != 1 or len(sg.outputs) != 1 or isinstance(x, list):
-        return None  # the TFLM probe feeds one input and reads one output
-    t_in, t_out = sg.tensors[sg.inputs[0]], sg.tensors[sg.outputs[0]]
-    x = x.reshape((-1, *[int(d) for d in t_in.shape[1:]]))
+    t_in = sg.tensors[sg.inputs[0]]
+    x = np.asarray(x).reshape((-1, *[int(d) for d in t_in.shape[1:]]))
     dtype = np.dtype(dtype_name(t_in))
     q = t_in.quantization
     if np.issubdtype(dtype, np.integer) and q is not None and q.scale is not None and len(q.scale):
         info = np.iinfo(dtype)
         x = np.clip(np.round(x / q.scale[0] + q.zeroPoint[0]), info.min, info.max)
+    return x.astype(dtype)
+
+
+def tflm_dequantized_outputs(data: bytes, x: np.ndarray) -> np.ndarray | None:
+    """Outputs of the real TFLM interpreter, inputs quantized and outputs dequantized as the model
+    declares (first input, first output)."""
+    from core.analysis.tflite_reader import read_model
+    from core.tflm_check import tflm_outputs
+
+    sg = read_model(data).subgraphs[0]
+    if len(sg.inputs) != 1 or len(sg.outputs) != 1 or isinstance(x, list):
+        return None  # the TFLM probe feeds one input and reads one output
     try:
-        out = tflm_outputs(data, x.astype(dtype)).astype(np.float32)
+        out = tflm_outputs(data, quantized_inputs(data, x)).astype(np.float32)
     except RuntimeError:
         return None
-    q = t_out.quantization
+    q = sg.tensors[sg.outputs[0]].quantization
     if q is not None and q.scale is not None and len(q.scale):
         out = (out - q.zeroPoint[0]) * q.scale[0]
     return out

@@ -11,6 +11,7 @@ from pathlib import Path
 from core.errors import SequenceError
 from core.params import Param, check
 from core.sequence import Sequence
+from core.target.targets import KERNELS, TARGETS
 from core.tasks import TASKS
 
 FORMAT = 1
@@ -25,6 +26,11 @@ FIELDS = {
                           min=0, max=100_000),
     "reference_epochs": Param("reference_epochs", "int", 15, "epochs to train the reference CNN",
                               min=1, max=500, unit="epochs"),
+    "target": Param("target", "choice", "none", "the emulated Cortex-M every TFLM-runnable variant is "
+                    "measured on (none: the host only)", choices=("none", *TARGETS)),
+    "kernels": Param("kernels", "choice", "cmsis-nn", "TFLM kernels on the target", choices=KERNELS),
+    "clock_mhz": Param("clock_mhz", "int", 0, "the device clock a time estimate assumes", min=0, max=5000,
+                       unit="MHz", special={0: "the target's typical clock"}),
 }
 
 
@@ -43,6 +49,9 @@ class Recipe:
     seed: int = 0
     latency_runs: int = 200
     reference_epochs: int = 15
+    target: str = "none"  # a core.target.targets name: measure variants on that emulated Cortex-M
+    kernels: str = "cmsis-nn"
+    clock_mhz: int = 0  # 0: the target's typical clock
 
     def sequence(self) -> Sequence:
         return Sequence.from_dicts(self.steps)

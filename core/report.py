@@ -104,11 +104,23 @@ def fidelity_cell(m) -> str:
     return f"cos {f.cos:.4f}"
 
 
+def target_cells(m) -> tuple[str, str, str]:
+    """(instructions per inference, estimated ms, arena on the target); '-' when not measured."""
+    t = getattr(m, "target", None)
+    if t is None:
+        return "-", "-", "-"
+    ms = t.ms_estimate
+    return f"{t.instructions:,}", "-" if ms is None else f"~{ms:.3f}", f"{t.arena_used:,}"
+
+
 def table(metrics: list) -> str:
-    """A plain-text table, one row per variant, the original first."""
+    """A plain-text table, one row per variant, the original first. With a target, its measured
+    instructions, estimated time and arena come first; host latency stays beside them."""
     rows = variant_rows(metrics)
-    head = ["variant", "bytes", "Δ size", "gzip", "score", "Δ score", "fidelity", "ms p50", "ms p90",
-            "TFLM arena", "TFLM"]
+    on_target = any(getattr(m, "target", None) is not None or getattr(m, "target_note", "") for m in metrics)
+    head = ["variant", "bytes", "Δ size", "gzip", "score", "Δ score", "fidelity"]
+    head += ["instr", "est. ms", "target arena"] if on_target else []
+    head += ["host ms p50", "ms p90", "TFLM arena", "TFLM"]
     body = []
     for m, r in zip(metrics, rows):
         body.append([
@@ -116,7 +128,8 @@ def table(metrics: list) -> str:
             "" if r is rows[0] else f"{r['size_ratio'] * 100:.1f}%",
             f"{m.gzip_bytes:,}", score_cell(m),
             "" if r is rows[0] or r["delta_accuracy"] is None else f"{r['delta_accuracy'] * 100:+.2f} pt",
-            fidelity_cell(m), _fmt(m.latency_ms_median, ".3f"), _fmt(m.latency_ms_p90, ".3f"),
+            fidelity_cell(m), *(target_cells(m) if on_target else ()),
+            _fmt(m.latency_ms_median, ".3f"), _fmt(m.latency_ms_p90, ".3f"),
             _fmt(m.arena_total, ","), tflm_cell(m)])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     widths[-1] = min(widths[-1], 70)

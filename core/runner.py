@@ -152,6 +152,20 @@ def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
     return original, ds
 
 
+def target_runner(recipe: Recipe, ctx: Context):
+    """The recipe's target runner, building TFLM for it first if needed (progress and cancel
+    through `ctx`; minutes the first time, then cached)."""
+    from core.target.build import runner
+    from core.target.targets import get
+
+    t = get(recipe.target)
+    built = runner(t, recipe.kernels, cancel=lambda: ctx.cancel.cancelled,
+                   progress=lambda f, text: ctx.progress(Progress("target", text, f)))
+    ctx.log(f"target: {t.title} on QEMU {t.machine}, {recipe.kernels} kernels, TFLM "
+            f"{built.info.get('tflite_micro_commit', '?')[:12]}, {built.info.get('compiler', '')}")
+    return built
+
+
 def preview_of(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
                trust_model_code: bool = False):
     """The preview of the inputs `run_recipe` would evaluate on (the test split or synthetic)."""
@@ -208,12 +222,13 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         x_eval = probe if probe is not None else (ds.x_test if ds is not None else None)
         labels = list(getattr(ds, "labels", None) or [])
         reference = {}
+        target = target_runner(recipe, ctx) if tflm and recipe.target != "none" else None
 
         def emit(art: Artifact) -> Artifact:
             ctx.progress(Progress("evaluate", f"evaluating {art.name}", None))
             metrics, outputs = evaluate_outputs(art, ds, inputs=probe, reference=reference.get("outputs"),
                                                 inputs_label=label, latency_runs=recipe.latency_runs, tflm=tflm,
-                                                task=task)
+                                                task=task, target=target, clock_mhz=recipe.clock_mhz)
             if not reference:
                 reference["outputs"] = outputs  # the original's: every variant is compared with it
             if art.info.get("quantize", {}).get("calibration") == "synthetic":

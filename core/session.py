@@ -120,8 +120,11 @@ class Session:
         return analyze_memory(data), "per-layer memory of its float32 .tflite"
 
     def export(self, name: str, out_dir, *, prefix: str = "g_model", make_zip: bool = False,
-               overwrite: bool = False, progress=lambda msg: None) -> Path:
-        """Write the TFLM package of variant `name` from this session's run (nothing is re-run)."""
+               overwrite: bool = False, progress=lambda msg: None, target: str | None = None,
+               kernels: str = "cmsis-nn") -> Path:
+        """Write the TFLM package of variant `name` from this session's run (nothing is re-run).
+        With `target` (e.g. "cortex-m55") its arena is the one measured on that emulated Cortex-M
+        and its Makefile builds for that CPU."""
         from core.export import export_package
 
         if self.result is None and name == "original" and self.original is not None:
@@ -131,9 +134,33 @@ class Session:
         if v.artifact is None or not v.artifact.is_tflite:
             raise ExportError(f"Variant '{name}' is a Keras model: export a converted (.tflite) variant, "
                               "e.g. its int8 quantization.")
+        runner = self._target(target, kernels, progress) if target else None
         return export_package(v.artifact, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
                               recipe=recipe, metrics=v.metrics, original_metrics=base, labels=self.labels,
-                              progress=progress)
+                              progress=progress, target=runner)
+
+    def verify(self, package, target: str, kernels: str = "cmsis-nn", progress=lambda msg: None):
+        """Build an exported package with its own Makefile for `target`, run it in QEMU, compare
+        with the host TFLM (core.export.verify.Verification)."""
+        from core.export.verify import verify_package
+
+        runner = self._target(target, kernels, progress)
+        progress(f"building the package for {target} and running it in QEMU")
+        return verify_package(package, runner)
+
+    @staticmethod
+    def _target(target: str, kernels: str, progress):
+        from core.target.build import runner
+        from core.target.targets import get
+
+        shown = {"tenth": -1}
+
+        def every_tenth(fraction, text):  # a first build reports ~300 files: say it in tenths
+            if int(fraction * 10) != shown["tenth"]:
+                shown["tenth"] = int(fraction * 10)
+                progress(f"{text} ({fraction * 100:.0f}%)")
+
+        return runner(get(target), kernels, progress=every_tenth)
 
     # ------------------------------------------------------------------ run folders (CLI)
     def write_run(self, out_dir) -> Path:
@@ -154,8 +181,9 @@ class Session:
         """A session holding the .tflite variants of a finished `tinyopt run` (its folder)."""
         from core.evaluation import Metrics
         from core.fidelity import Fidelity
-        from core.tasks import TaskScores
         from core.loading import tflite_artifact
+        from core.target.measure import TargetRun
+        from core.tasks import TaskScores
         from core.tflm_check import TflmResult
 
         run_dir = Path(run_dir)
@@ -168,11 +196,12 @@ class Session:
         result = RunResult(session.recipe, None)
         fields = {f.name for f in dataclasses.fields(Metrics)}
         for row in report.get("variants", []):
-            typed = ("tflm", "fidelity", "scores")
+            typed = ("tflm", "fidelity", "scores", "target")
             metrics = Metrics(**{k: v for k, v in row.items() if k in fields and k not in typed})
             metrics.scores = TaskScores(**row["scores"]) if row.get("scores") else None
             metrics.tflm = TflmResult(**row["tflm"]) if row.get("tflm") else None
             metrics.fidelity = Fidelity(**row["fidelity"]) if row.get("fidelity") else None
+            metrics.target = TargetRun.from_dict(row["target"]) if row.get("target") else None
             path = run_dir / f"{row['name']}.tflite"
             art = None
             if row.get("kind") == "tflite" and path.exists():  # Keras variants stay rows without a model
