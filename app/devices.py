@@ -1,4 +1,5 @@
-"""Memory budgets of common MCU boards (RAM for the TFLM arena, flash for the model). Qt-free."""
+"""Common MCU boards: memory budgets (RAM for the TFLM arena, flash for the model), CPU and clock,
+and the emulated target that stands for the CPU (None where QEMU has no such core). Qt-free."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ class Device:
     name: str
     ram: int  # bytes available to the tensor arena (the whole SRAM: leave room for the rest)
     flash: int
+    cpu: str = ""  # e.g. "Cortex-M4F @ 64 MHz"
+    target: str | None = None  # core.target.targets name measured for it, None: not emulated
+    clock_mhz: int = 0
+
+    @property
+    def target_text(self) -> str:
+        if self.target:
+            return f"{self.cpu}: measured on an emulated {self.target} (QEMU)"
+        return f"{self.cpu}: no emulated core for it; host figures only" if self.cpu else "host figures only"
 
     def fits(self, flash_bytes: int | None, arena_bytes: int | None) -> tuple[bool, str]:
         problems = []
@@ -23,10 +33,13 @@ class Device:
 
 
 DEVICES = [
-    Device("Cortex-M0+ (32 KB RAM / 256 KB flash)", 32 * KB, 256 * KB),
-    Device("Arduino Nano 33 BLE / nRF52840 (256 KB / 1 MB)", 256 * KB, 1024 * KB),
-    Device("STM32F746 (320 KB / 1 MB)", 320 * KB, 1024 * KB),
-    Device("ESP32-S3 (512 KB / 8 MB)", 512 * KB, 8 * 1024 * KB),
-    Device("Raspberry Pi Pico / RP2040 (264 KB / 2 MB)", 264 * KB, 2 * 1024 * KB),
-    Device("STM32L4R5 (640 KB / 2 MB)", 640 * KB, 2 * 1024 * KB),
+    Device("Cortex-M0+ (32 KB RAM / 256 KB flash)", 32 * KB, 256 * KB, "Cortex-M0+ @ 48 MHz", None, 48),
+    Device("Arduino Nano 33 BLE / nRF52840 (256 KB / 1 MB)", 256 * KB, 1024 * KB, "Cortex-M4F @ 64 MHz",
+           "cortex-m4f", 64),
+    Device("STM32F746 (320 KB / 1 MB)", 320 * KB, 1024 * KB, "Cortex-M7 @ 216 MHz", "cortex-m7", 216),
+    Device("ESP32-S3 (512 KB / 8 MB)", 512 * KB, 8 * 1024 * KB, "Xtensa LX7 @ 240 MHz", None, 240),
+    Device("Raspberry Pi Pico / RP2040 (264 KB / 2 MB)", 264 * KB, 2 * 1024 * KB, "Cortex-M0+ @ 133 MHz",
+           None, 133),
+    Device("STM32L4R5 (640 KB / 2 MB)", 640 * KB, 2 * 1024 * KB, "Cortex-M4F @ 120 MHz", "cortex-m4f", 120),
+    Device("Cortex-M55 board (512 KB / 2 MB)", 512 * KB, 2 * 1024 * KB, "Cortex-M55 @ 400 MHz", "cortex-m55", 400),
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog, QLabel,
                                QMainWindow, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
@@ -19,6 +19,7 @@ from app.qt_memory import MemoryWidget
 from app.qt_preview import PreviewWidget
 from app.qt_results import ResultsWidget
 from app.qt_sequence import SequenceWidget
+from app.qt_target import TargetWidget
 from app.worker import Engine, Job
 
 APP_NAME = "TinyOpt Studio"
@@ -57,6 +58,13 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._build_menu()
         self._build_ui()
+        saved_tree = self.settings.value("tflm_tree", "")
+        if saved_tree:
+            import os
+
+            from core.target.tree import ENV
+
+            os.environ.setdefault(ENV, str(saved_tree))
         self._on_sequence_changed()
 
     # ---------------------------------------------------------------- layout
@@ -67,6 +75,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &recent")
         self._fill_recent()
         m.addAction(QAction("Load the &reference CNN", self, triggered=lambda: self.loadReference()))
+        m.addAction(QAction("TFLM &source tree for targets…", self, triggered=self._on_choose_tree))
         m.addSeparator()
         m.addAction(QAction("Open r&ecipe…", self, triggered=self._on_open_recipe))
         m.addAction(QAction("&Save recipe…", self, shortcut=QKeySequence.Save, triggered=self._on_save_recipe))
@@ -111,6 +120,23 @@ class MainWindow(QMainWindow):
         self.device.addItem("Custom…", None)
         self.device.activated.connect(self._on_device_activated)
         form.addRow("Device", self.device)
+        self.on_target = QCheckBox("Measure on the emulated core")
+        self.on_target.setToolTip("Runs every TFLM-runnable variant on the device's CPU emulated by QEMU, with "
+                                  "TFLM built by arm-none-eabi-gcc: exact instructions per inference and per "
+                                  "operator, the arena on the target. The first run builds TFLM (minutes).")
+        self.on_target.setChecked(True)
+        self.kernels = QComboBox()
+        self.kernels.addItem("CMSIS-NN kernels", "cmsis-nn")
+        self.kernels.addItem("reference kernels", "reference")
+        self.target_label = QLabel()
+        self.target_label.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.on_target)
+        row.addWidget(self.kernels)
+        box = QVBoxLayout()
+        box.addLayout(row)
+        box.addWidget(self.target_label)
+        form.addRow("Target", box)
         self.preset = QComboBox()
         self.preset.addItem("Presets…", None)
         from core.presets import PRESETS
@@ -156,11 +182,13 @@ class MainWindow(QMainWindow):
         self.graph = GraphWidget()
         self.confusion = ConfusionWidget()
         self.preview = PreviewWidget()
+        self.target_view = TargetWidget()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.memory, "Memory")
         self.tabs.addTab(self.preview, "Data")
+        self.tabs.addTab(self.target_view, "Target")
         self.tabs.addTab(self.graph, "Graph")
         self.tabs.addTab(self.confusion, "Classes")
         self.tabs.addTab(self.log, "Log")
@@ -355,6 +383,13 @@ class MainWindow(QMainWindow):
             self.device.setCurrentIndex(index)
         self.results.setDevice(device)
         self.memory.setBudget(device.ram, device.name)
+        from core.target import toolchain
+
+        usable = device.target is not None and toolchain.available()
+        self.target_label.setText(device.target_text + ("" if usable or device.target is None else
+                                  f" — needs the Arm toolchain and QEMU: sudo apt-get install {toolchain.PACKAGES}"))
+        self.on_target.setEnabled(usable)
+        self.kernels.setEnabled(usable)
 
     def _on_preset_activated(self, index):
         preset_id = self.preset.itemData(index)
@@ -372,7 +407,12 @@ class MainWindow(QMainWindow):
 
         model = self.loaded.path if self.loaded else "reference"
         scaling = self.input_range.currentData()
+        device = self.device.currentData()
+        target = device.target if device is not None and device.target and self.on_target.isChecked() \
+            and self.on_target.isEnabled() else "none"
         return dataclasses.replace(self.base_recipe or Recipe(), model=model, data=self.currentData(),
+                                   target=target, kernels=self.kernels.currentData(),
+                                   clock_mhz=device.clock_mhz if target != "none" else 0,
                                    steps=self.sequence.recipeSteps(), task=self.task.currentData(),
                                    input_range=scaling if isinstance(scaling, list) else None,
                                    input_norm=scaling if isinstance(scaling, dict) else None)
@@ -521,6 +561,10 @@ class MainWindow(QMainWindow):
                                   ("original", payload.name))
         self.preview.setPredictions(self.payloads[0].preview or [], (payload.preview or []) if index else [],
                                     ("original", payload.name))
+        # The baseline on the target: the original when it ran there (a .tflite), else the first
+        # variant that did (a Keras original runs on TFLM only as one of its conversions).
+        baseline = next((p for p in self.payloads if p.metrics.target is not None), None)
+        self.target_view.setPayloads(baseline if baseline is not payload else None, payload)
         self.export_button.setEnabled(payload.is_tflite)
         self.export_action.setEnabled(payload.is_tflite)
         if payload.is_tflite and index:
@@ -567,6 +611,7 @@ class MainWindow(QMainWindow):
     def applyRecipe(self, recipe) -> None:
         self.base_recipe = recipe
         self.sequence.setRecipeSteps(recipe.steps)
+        self._apply_target(recipe)
         data = NO_DATA if recipe.data is None else recipe.data
         if data not in [self.dataset.itemText(i) for i in range(self.dataset.count())]:
             self.dataset.insertItem(0, data)
@@ -582,6 +627,47 @@ class MainWindow(QMainWindow):
         self.task.setCurrentIndex(max(0, self.task.findData(recipe.task)) if recipe.task else 0)
         if recipe.model != "reference" and (self.loaded is None or self.loaded.path != recipe.model):
             self.openModel(recipe.model)
+
+    def _on_choose_tree(self):
+        from core.target.tree import default_root
+
+        folder = QFileDialog.getExistingDirectory(self, "TFLM source tree (made with create_tflm_tree.py)",
+                                                  str(self.settings.value("tflm_tree", default_root() or "")))
+        if folder:
+            self.chooseTree(folder)
+
+    def chooseTree(self, folder: str) -> bool:
+        """Use the TFLM tree at `folder` for target builds (checked first; kept across sessions)."""
+        import os
+
+        from core.errors import TinyOptError
+        from core.target.tree import ENV, locate
+
+        try:
+            tree = locate(folder)
+        except TinyOptError as exc:
+            self._error("TFLM source tree", str(exc))
+            return False
+        self.settings.setValue("tflm_tree", str(tree.root))
+        os.environ[ENV] = str(tree.root)  # the engine process reads it: restart it if idle
+        if not self.busy:
+            self.engine.stop(timeout=2)
+        self._log(f"TFLM tree for targets: {tree.root} (tflite-micro {tree.commit[:12]})")
+        return True
+
+    def _apply_target(self, recipe) -> None:
+        """Select a device for the recipe's target (the one with its clock if any), and the kernels."""
+        self.kernels.setCurrentIndex(max(0, self.kernels.findData(recipe.kernels)))
+        if recipe.target == "none":
+            self.on_target.setChecked(False)
+            return
+        rows = [i for i in range(self.device.count()) if self.device.itemData(i) is not None
+                and self.device.itemData(i).target == recipe.target]
+        exact = [i for i in rows if self.device.itemData(i).clock_mhz == recipe.clock_mhz]
+        if rows:
+            self.device.setCurrentIndex((exact or rows)[0])
+            self._on_device_activated(self.device.currentIndex())
+        self.on_target.setChecked(True)
 
     # ---------------------------------------------------------------- misc
     def _log(self, line: str):

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from core.report import fidelity_cell, score_cell
 
-COLUMNS = ["variant", "size B", "Δ size", "score", "Δ score (pt)", "fidelity", "latency ms", "runs on TFLM",
+COLUMNS = ["variant", "size B", "Δ size", "score", "Δ score (pt)", "fidelity", "latency", "runs on TFLM",
            "TFLM arena B", "flash B", "fits device"]
 BAD = QColor("#f4c7c3")
 
@@ -89,8 +89,10 @@ class ResultsWidget(QTableWidget):
         runs = "-" if t is None else ("yes" if t.runs else "no")
         flash = m.size_bytes if m.kind == "tflite" else None
         fits, why = (True, "")
+        on = m.target  # the emulated target's figures, when the run measured them
+        arena = on.arena_used if on is not None else (t.arena_total if t else None)
         if self.device is not None and m.kind == "tflite":
-            fits, why = self.device.fits(flash, t.arena_total if t else None)
+            fits, why = self.device.fits(flash, arena)
         synthetic = bool(m.notes) and m.notes[0].startswith("Calibrated on synthetic")
         cells = [
             (m.name + ("  (synthetic calibration)" if synthetic else ""), m.name), (f"{m.size_bytes:,}", m.size_bytes),
@@ -99,8 +101,8 @@ class ResultsWidget(QTableWidget):
             ("" if d_acc is None else f"{d_acc:+.2f}", d_acc),
             (fidelity_cell(m), m.fidelity.top1 if m.fidelity and m.fidelity.top1 is not None
              else m.fidelity.cos if m.fidelity else None),
-            ("-" if m.latency_ms_median is None else f"{m.latency_ms_median:.3f}", m.latency_ms_median),
-            (runs, runs), ("-" if not (t and t.arena_total) else f"{t.arena_total:,}", t.arena_total if t else None),
+            _latency_cell(m),
+            (runs, runs), ("-" if not arena else f"{arena:,}", arena),
             ("-" if flash is None else f"{flash:,}", flash),
             ("-" if m.kind != "tflite" or self.device is None else ("yes" if fits else "no"), fits),
         ]
@@ -108,6 +110,10 @@ class ResultsWidget(QTableWidget):
         items[0].setData(Qt.UserRole + 1, index)
         if m.fidelity is not None:
             items[5].setToolTip("Fidelity to the original: " + m.fidelity.summary())
+        items[6].setToolTip(_latency_tip(m))
+        if on is not None:
+            items[8].setToolTip(f"Arena TFLM used on the emulated {on.target} ({on.kernels} kernels)"
+                                + (f"; {t.arena_total:,} B on the host TFLM" if t and t.arena_total else ""))
         if t and not t.runs:
             items[7].setToolTip(t.reason)
             items[7].setBackground(QBrush(BAD))
@@ -118,3 +124,32 @@ class ResultsWidget(QTableWidget):
         if m.notes:
             items[0].setToolTip("\n".join(m.notes))
         return items
+
+
+def _latency_cell(m) -> tuple[str, object]:
+    """The target's instructions per inference (and the estimated time when there is a model),
+    else the host's median latency, marked as the host's."""
+    on = m.target
+    if on is not None:
+        ms = on.ms_estimate
+        return (f"{on.instructions / 1e6:.2f} M instr" + (f" · ~{ms:.1f} ms" if ms is not None else ""),
+                float(on.instructions))
+    if m.latency_ms_median is None:
+        return "-", None
+    return f"{m.latency_ms_median:.3f} ms (host)", m.latency_ms_median
+
+
+def _latency_tip(m) -> str:
+    on, lines = m.target, []
+    if on is not None:
+        lines.append(f"{on.instructions:,} instructions per inference on the emulated {on.target} "
+                     f"({on.kernels} kernels): exact, counted by QEMU.")
+        lines.append(f"~{on.cycles_estimate:,} cycles, ~{on.ms_estimate:.2f} ms at {on.clock_mhz} MHz: "
+                     f"{on.estimate_model}" if on.ms_estimate is not None else on.estimate_model)
+        if on.matches_host is False:
+            lines.append(on.host_difference)
+    elif getattr(m, "target_note", ""):
+        lines.append(m.target_note)
+    if m.latency_ms_median is not None:
+        lines.append(f"Host (x86, LiteRT): {m.latency_ms_median:.3f} ms median, {m.latency_ms_p90:.3f} ms p90.")
+    return "\n".join(lines)

@@ -1,0 +1,38 @@
+"""The window with a device that has an emulated core: every TFLM-runnable variant is measured on
+it, the latency column shows the target's instructions and estimated time, and the Target tab
+draws instructions per operator for the original and the selected variant."""
+
+import os
+
+import pytest
+
+from core.target import toolchain
+from tests.app.conftest import wait_idle
+from tests.conftest import shared_model
+
+if not toolchain.available() and not os.environ.get("TINYOPT_REQUIRE_TARGET"):
+    pytest.skip("the Arm toolchain and QEMU are not installed (make setup-target)", allow_module_level=True)
+
+
+def test_device_with_a_core_measures_variants_on_it(window, qtbot):
+    window.openModel(str(shared_model("seed_cnn_fashion_int8.tflite")))
+    wait_idle(qtbot, window)
+    row = next(i for i in range(window.device.count()) if "nRF52840" in window.device.itemText(i))
+    window.device.setCurrentIndex(row)
+    window._on_device_activated(row)
+    assert "cortex-m4f" in window.target_label.text()
+    recipe = window.currentRecipe()
+    assert (recipe.target, recipe.kernels, recipe.clock_mhz) == ("cortex-m4f", "cmsis-nn", 64)
+    window.sequence.setRecipeSteps([{"name": "strip", "params": {}}])
+    window._on_run_clicked()
+    wait_idle(qtbot, window, 600_000)
+    assert len(window.payloads) == 2 and all(p.metrics.target is not None for p in window.payloads)
+    assert "M instr" in window.results.item(0, 6).text() and "ms" in window.results.item(0, 6).text()
+    assert "exact" in window.results.item(0, 6).toolTip()
+    window.results.selectRow(0)
+    window.results.selectRow(1)
+    statuses = [status for status, _, _ in window.target_view.rows]
+    assert statuses and all(b is not None and v is not None for _, b, v in window.target_view.rows)
+    assert "instructions" in window.target_view.caption.text()
+    window.on_target.setChecked(False)
+    assert window.currentRecipe().target == "none"
