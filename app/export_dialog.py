@@ -9,8 +9,10 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog
 
 
 class ExportDialog(QDialog):
-    def __init__(self, variant_name: str, package_name: str, default_dir: str, parent=None):
+    def __init__(self, variant_name: str, package_name: str, default_dir: str, parent=None,
+                 target: str | None = None):
         super().__init__(parent)
+        self._target = target
         self.setWindowTitle(f"Export {variant_name}")
         self._package = package_name
         form = QFormLayout(self)
@@ -29,6 +31,11 @@ class ExportDialog(QDialog):
         form.addRow("", self.zip)
         self.overwrite = QCheckBox("Replace an existing package")
         form.addRow("", self.overwrite)
+        self.verify = QCheckBox(f"Verify on target ({target or 'no emulated core for this device'}): build the "
+                                "package with its Makefile, run it in QEMU, compare with the host TFLM")
+        self.verify.setEnabled(target is not None)
+        self.verify.setChecked(target is not None)
+        form.addRow("", self.verify)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         form.addRow(self.summary)
@@ -52,5 +59,6 @@ class ExportDialog(QDialog):
 
         target = Path(self.folder.text() or ".") / self._package
         extra = f" and {target}.zip" if self.zip.isChecked() else ""
+        where = f"on the emulated {self._target}" if self._target else "on the host TFLM"
         self.summary.setText(f"Writes {target}/ with {', '.join(FILES)}{extra}. The arena size is measured "
-                             "on TFLM and checked by loading the model at that size.")
+                             f"{where} and checked by loading the model at that size.")

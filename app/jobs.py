@@ -100,11 +100,18 @@ def preview(ctx, emit, recipe_dict: dict):
     return _session.preview(ctx)
 
 
-def export(ctx, emit, name: str, out_dir, prefix, make_zip, overwrite):
-    """Package variant `name` of the finished run (nothing is re-run)."""
+def export(ctx, emit, name: str, out_dir, prefix, make_zip, overwrite, target=None, kernels="cmsis-nn",
+           verify=False):
+    """Package variant `name` of the finished run (nothing is re-run); with `target`, sized on that
+    emulated Cortex-M, and with `verify` built with its own Makefile and run there. Returns
+    (package path, verification message or "")."""
     from core.errors import ExportError
 
     if _session is None:
         raise ExportError("The engine restarted since this run: run the sequence again to export.")
-    return _session.export(name, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
-                           progress=ctx.log)
+    path = _session.export(name, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
+                           progress=ctx.log, target=target, kernels=kernels)
+    if not (verify and target):
+        return str(path), ""
+    check = _session.verify(path, target, kernels, progress=ctx.log)
+    return str(path), check.message

@@ -579,14 +579,22 @@ class MainWindow(QMainWindow):
         from app.export_dialog import ExportDialog
 
         v = self.payloads[index]
+        recipe = self.recipe or self.currentRecipe()
+        target = recipe.target if recipe.target != "none" else None
         dialog = ExportDialog(v.name, package_name(v.artifact.source, v.name),
-                              self.settings.value("export_dir", str(Path.cwd() / "out")), self)
+                              self.settings.value("export_dir", str(Path.cwd() / "out")), self, target=target)
         if dialog.exec() != ExportDialog.Accepted:
             return
         self.settings.setValue("export_dir", dialog.folder.text())
-        self._start(jobs.export, lambda path: self.status.setText(f"Exported to {path}"), f"Exporting {v.name}",
-                    v.name, dialog.folder.text(), dialog.prefix.text(), dialog.zip.isChecked(),
-                    dialog.overwrite.isChecked())
+        self._start(jobs.export, self._on_exported, f"Exporting {v.name}", v.name, dialog.folder.text(),
+                    dialog.prefix.text(), dialog.zip.isChecked(), dialog.overwrite.isChecked(), target,
+                    recipe.kernels, dialog.verify.isChecked())
+
+    def _on_exported(self, result):
+        path, verified = result
+        self.status.setText(f"Exported to {path}" + (f". {verified}" if verified else ""))
+        if verified:
+            self._log(verified)
 
     # ---------------------------------------------------------------- recipes
     def _on_save_recipe(self):

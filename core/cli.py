@@ -219,8 +219,6 @@ def _set_everywhere(steps: list, name: str, value) -> list:
 def cmd_target(args) -> int:
     import json
 
-    import numpy as np
-
     from core.target.build import runner
     from core.target.targets import get
 
@@ -237,21 +235,11 @@ def cmd_target(args) -> int:
     if not args.model:
         print(f"{target.title} ({built.kernels}) ready: {built.elf}")
         return 0
-    from core.analysis.tflite_reader import dtype_name, read_model
     from core.loading import load_model
-    from core.target.measure import run
+    from core.target.measure import run, sample_inputs
 
     data = load_model(args.model).data
-    sg = read_model(data).subgraphs[0]
-    rng = np.random.default_rng(0)
-    xs = []
-    for i in sg.inputs:
-        t = sg.tensors[i]
-        dtype = np.dtype(dtype_name(t))
-        shape = (max(1, args.samples), *[int(d) for d in t.shape[1:]])
-        xs.append(rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
-                  if np.issubdtype(dtype, np.integer) else rng.uniform(0, 1, shape).astype(dtype))
-    result = run(data, xs if len(xs) > 1 else xs[0], built)
+    result = run(data, sample_inputs(data, max(1, args.samples)), built)
     if args.clock_mhz:
         result.clock_mhz = args.clock_mhz
     if args.json:

@@ -253,7 +253,7 @@ def check_finite(x: np.ndarray, where: str) -> None:
 # --- adaptation to a model ----------------------------------------------------------------------
 
 def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0, 1.0),
-          norm: dict | None = None, model_name: str = "the model") -> Dataset:
+          norm: dict | None = None, model_name: str = "the model", task: str | None = None) -> Dataset:
     """Reshape, resize and rescale `ds` so that it fits a model's input.
 
     Parameters
@@ -270,10 +270,14 @@ def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0
     """
     shape = tuple(None if d is None or d < 0 else int(d) for d in input_shape)
     builtin_fits(ds.name, shape, model_name)
-    if num_outputs is not None and num_outputs > 0 and ds.labelled and ds.num_classes:
+    if task == "regression" and ds.labelled and ds.y_test.dtype.kind != "f":
+        # whole-number targets (counts, ratings) asked to be read as values, not class labels
+        ds = replace(ds, y_train=ds.y_train.astype(np.float32), y_test=ds.y_test.astype(np.float32), labels=[])
+    if num_outputs is not None and num_outputs > 0 and ds.labelled and ds.num_classes and task != "anomaly":
         if num_outputs == 1:
             raise DataError(f"{model_name} has a single output; classification data with "
-                            f"{ds.num_classes} classes ('{ds.name}') cannot be scored on it.")
+                            f"{ds.num_classes} classes ('{ds.name}') cannot be scored on it. If the labels "
+                            "are numeric targets, set the task to regression (--task regression).")
         if ds.num_classes > num_outputs:
             raise DataError(f"{model_name} has {num_outputs} outputs but dataset '{ds.name}' has "
                             f"{ds.num_classes} classes. Choose a dataset with at most {num_outputs} "

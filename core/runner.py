@@ -148,7 +148,7 @@ def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
         ds = adapt(load_dataset(recipe.data, seed=recipe.seed, input_shape=io.input_shape,
                                 label_column=recipe.label_column), io.input_shape,
                    io.num_outputs, value_range=input_range(recipe, original), norm=recipe.input_norm,
-                   model_name=f"model '{Path(original.source).name}'")
+                   model_name=f"model '{Path(original.source).name}'", task=recipe.task)
     return original, ds
 
 

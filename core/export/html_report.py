@@ -32,6 +32,21 @@ def svg_chart(ops) -> str:
     return "".join(parts)
 
 
+def _target_section(t: dict | None, e) -> str:
+    """The variant on its emulated Cortex-M: exact instructions per inference and per operator."""
+    if not t:
+        return ""
+    est = (f"; about {t['cycles_estimate']:,} cycles ({e(t.get('estimate_model', ''))})"
+           if t.get("cycles_estimate") else f"; {e(t.get('estimate_model', ''))}")
+    ops = "".join(f"<tr><td>{o['index']}</td><td>{e(o['op'])}</td><td>{o['instructions']:,}</td>"
+                  f"<td>{'-' if not o.get('macs') else format(o['macs'], ',')}</td></tr>" for o in t.get("ops", []))
+    same = {True: "bit-identical to the host TFLM's", False: e(t.get("host_difference", "")),
+            None: "not compared"}[t.get("matches_host")]
+    return (f"<h2>On {e(t['target'])} ({e(t['kernels'])} kernels, QEMU)</h2><p>{t['instructions']:,} instructions "
+            f"per inference (exact){est}. Arena used there: {t['arena_used']:,} B. Outputs: {same}.</p>"
+            f"<table><tr><th>#</th><th>operator</th><th>instructions</th><th>MACs</th></tr>{ops}</table>")
+
+
 def render(report: dict) -> str:
     e = html.escape
     rows = []
@@ -49,17 +64,19 @@ def render(report: dict) -> str:
         f"<td>{'?' if o['macs'] is None else format(o['macs'], ',')}</td><td>{o['flash_bytes']:,}</td>"
         f"<td>{o['ram_bytes']:,}</td></tr>" for o in mem.get("ops", []))
     steps = "".join(f"<li>{e(s)}</li>" for s in report.get("history", [])) or "<li>none</li>"
+    on_target = _target_section(report["variant"].get("target"), e)
     versions = "".join(f"<li>{e(k)} {e(str(v))}</li>" for k, v in sorted(report.get("tool", {}).items()))
     s = report["settings"]
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>TinyOpt package: {e(report['package'])}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:nth-child(2),th{{text-align:left}}</style></head>
 <body><h1>{e(report['package'])}</h1>
-<p>Arena for TFLM: <b>{s['arena_size']:,} bytes</b> ({s['arena_measured']:,} measured + {s['arena_margin']:,} margin).
+<p>Arena for TFLM: <b>{s['arena_size']:,} bytes</b> ({s['arena_measured']:,} measured on
+{e(s.get('arena_measured_on') or 'the host TFLM')} + {s['arena_margin']:,} margin).
 Operators: {e(', '.join(report['ops']))}.</p>
 <h2>Metrics</h2><table><tr><th></th><th>variant</th><th>bytes</th><th>gzip</th><th>accuracy</th><th>runs on TFLM</th><th>TFLM arena</th></tr>
 {''.join(rows)}</table>
-<h2>Per-layer memory</h2>{svg_chart(mem.get('ops', []))}
+{on_target}<h2>Per-layer memory</h2>{svg_chart(mem.get('ops', []))}
 <table><tr><th>#</th><th>op</th><th>output</th><th>MACs</th><th>flash B</th><th>RAM live B</th></tr>{op_rows}</table>
 <p>Peak {mem.get('peak_bytes', 0):,} B; lower bound {mem.get('lower_bound', 0):,} B; TFLM head (predicted) {mem.get('predicted_head', 0):,} B.</p>
 <h2>Sequence applied</h2><ol>{steps}</ol>

@@ -140,7 +140,7 @@ def _target_arena(artifact, target, metrics, progress) -> tuple[int, dict]:
     if known is None or (known.target, known.kernels) != (target.target, target.kernels):
         progress(f"measuring the arena on {target.target}")
         try:
-            known = measure.run(artifact.data, _zeros(artifact.data), target)
+            known = measure.run(artifact.data, measure.sample_inputs(artifact.data, zeros=True), target)
         except Exception as exc:  # TinyOptError from the target: the package would not run there
             raise ExportError(f"'{artifact.name}' does not run on {target.target}: {exc}") from None
     t = get(target.target)
@@ -148,17 +148,6 @@ def _target_arena(artifact, target, metrics, progress) -> tuple[int, dict]:
              f"{target.info.get('tflite_micro_commit', '?')[:12]}, {target.info.get('compiler', '')})")
     return known.arena_used + 16, {"arena_measured_on": where, "arena_target": target.target,
                                    "arena_kernels": target.kernels, "arena_used_on_target": known.arena_used}
-
-
-def _zeros(data: bytes):
-    import numpy as np
-
-    from core.analysis.tflite_reader import dtype_name, read_model
-
-    sg = read_model(data).subgraphs[0]
-    xs = [np.zeros((1, *[int(d) for d in sg.tensors[i].shape[1:]]), np.dtype(dtype_name(sg.tensors[i])))
-          for i in sg.inputs]
-    return xs if len(xs) > 1 else xs[0]
 
 
 def _firmware_files(target, settings: dict, prefix: str) -> dict[str, str]:

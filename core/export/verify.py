@@ -40,15 +40,14 @@ def verify_package(folder, runner: Runner, *, seed: int = 0) -> Verification:
     from core.analysis.tflite_reader import dtype_name, read_model
     from core.tflm_check import tflm_outputs
 
+    from core.target.measure import sample_inputs
+
     folder = Path(folder)
     data = (folder / "model.tflite").read_bytes()
     sg = read_model(data).subgraphs[0]
-    t_in = sg.tensors[sg.inputs[0]]
-    dtype = np.dtype(dtype_name(t_in))
-    rng = np.random.default_rng(seed)
-    shape = (1, *[int(d) for d in t_in.shape[1:]])
-    x = (rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max, shape, endpoint=True) if np.issubdtype(
-        dtype, np.integer) else rng.uniform(0, 1, shape)).astype(dtype)
+    x = sample_inputs(data, 1, seed=seed)
+    if isinstance(x, list):
+        raise ExportError("The package's example main feeds one input; this model has several.")
     target = get(runner.target)
     with temp_dir("verify") as tmp:
         work = Path(tmp) / "package"

@@ -145,15 +145,31 @@ def run(data: bytes, inputs, runner: Runner, *, arena: int | None = None, timeou
                      first[-1][1] - first[0][1] if timed and n else None, model, target.clock_mhz)
 
 
-def loads_at(data: bytes, runner: Runner, arena: int) -> bool:
-    """True when the model allocates and runs on the target with an arena of `arena` bytes."""
+def sample_inputs(data: bytes, n: int = 1, *, seed: int = 0, zeros: bool = False):
+    """`n` inputs in the model's own input types and shapes: random over the integer type's range
+    (or 0..1 for floats), or zeros. An array, or a list with one per input (model order)."""
     from core.analysis.tflite_reader import dtype_name, read_model
 
     sg = read_model(data).subgraphs[0]
-    xs = [np.zeros((1, *[int(d) for d in sg.tensors[i].shape[1:]]), np.dtype(dtype_name(sg.tensors[i])))
-          for i in sg.inputs]
+    rng = np.random.default_rng(seed)
+    xs = []
+    for i in sg.inputs:
+        t = sg.tensors[i]
+        dtype, shape = np.dtype(dtype_name(t)), (n, *[int(d) for d in t.shape[1:]])
+        if zeros:
+            xs.append(np.zeros(shape, dtype))
+        elif np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            xs.append(rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype))
+        else:
+            xs.append(rng.uniform(0, 1, shape).astype(dtype))
+    return xs if len(xs) > 1 else xs[0]
+
+
+def loads_at(data: bytes, runner: Runner, arena: int) -> bool:
+    """True when the model allocates and runs on the target with an arena of `arena` bytes."""
     try:
-        run(data, xs if len(xs) > 1 else xs[0], runner, arena=arena)
+        run(data, sample_inputs(data, zeros=True), runner, arena=arena)
         return True
     except TinyOptError:
         return False

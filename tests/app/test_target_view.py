@@ -14,7 +14,9 @@ if not toolchain.available() and not os.environ.get("TINYOPT_REQUIRE_TARGET"):
     pytest.skip("the Arm toolchain and QEMU are not installed (make setup-target)", allow_module_level=True)
 
 
-def test_device_with_a_core_measures_variants_on_it(window, qtbot):
+def test_device_with_a_core_measures_variants_on_it(window, qtbot, tmp_path, monkeypatch):
+    from app import export_dialog
+
     window.openModel(str(shared_model("seed_cnn_fashion_int8.tflite")))
     wait_idle(qtbot, window)
     row = next(i for i in range(window.device.count()) if "nRF52840" in window.device.itemText(i))
@@ -34,5 +36,17 @@ def test_device_with_a_core_measures_variants_on_it(window, qtbot):
     statuses = [status for status, _, _ in window.target_view.rows]
     assert statuses and all(b is not None and v is not None for _, b, v in window.target_view.rows)
     assert "instructions" in window.target_view.caption.text()
+
+    def accept(dialog):
+        assert dialog.verify.isChecked()  # the device has a core: verify there by default
+        dialog.folder.setText(str(tmp_path / "exports"))
+        return export_dialog.ExportDialog.Accepted
+
+    monkeypatch.setattr(export_dialog.ExportDialog, "exec", accept)
+    window.export_button.click()
+    wait_idle(qtbot, window, 600_000)
+    assert "Verified on Cortex-M4F" in window.status.text() and "outputs equal" in window.status.text()
+    (folder,) = (tmp_path / "exports").iterdir()
+    assert "Cortex-M4F" in (folder / "model_settings.h").read_text()
     window.on_target.setChecked(False)
     assert window.currentRecipe().target == "none"

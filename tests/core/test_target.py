@@ -25,17 +25,10 @@ def _runner(target, kernels):
     return runner(get(target), kernels)
 
 
-def _inputs(data: bytes, n: int = SAMPLES, seed: int = 0) -> np.ndarray:
-    from core.analysis.tflite_reader import dtype_name, read_model
+def _inputs(data: bytes, n: int = SAMPLES, seed: int = 0):
+    from core.target.measure import sample_inputs
 
-    sg = read_model(data).subgraphs[0]
-    t = sg.tensors[sg.inputs[0]]
-    dtype = np.dtype(dtype_name(t))
-    rng, shape = np.random.default_rng(seed), (n, *t.shape[1:])
-    if not np.issubdtype(dtype, np.integer):  # a float model input (quantized inside the model)
-        return rng.uniform(0, 1, shape).astype(dtype)
-    info = np.iinfo(dtype)
-    return rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)
+    return sample_inputs(data, n, seed=seed)
 
 
 @pytest.mark.parametrize("name", ["seed_cnn_fashion_int8.tflite", "kws_ref_model.tflite"])

@@ -90,3 +90,27 @@ def test_regression_from_csv_targets_prune_and_int8(tmp_path):
     assert pruned.metrics.scores.mae < max(0.2, 2 * original.metrics.scores.mae)
     assert int8.metrics.tflm.runs and int8.metrics.scores.mae < pruned.metrics.scores.mae + 0.05
     assert int8.metrics.primary[0] == "MAE" and int8.metrics.fidelity.top1 is None
+
+
+def test_whole_number_targets_are_a_regression_when_asked(tmp_path):
+    """Counts in a CSV look like class labels; with the task set to regression they are values."""
+    from core.data import load_dataset
+    from core.errors import DataError
+    from core.recipe import Recipe
+    from core.runner import prepare
+    from core.steps.base import Context
+    from core.tf_env import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (200, 4))
+    counts = np.round(x.sum(axis=1) * 3).astype(int)
+    rows = ["a,b,c,d,count"] + [",".join(f"{v:.4f}" for v in r) + f",{c}" for r, c in zip(x, counts)]
+    (tmp_path / "counts.csv").write_text("\n".join(rows) + "\n")
+    k = keras()
+    model = k.Sequential([k.layers.InputLayer((4,)), k.layers.Dense(1)])
+    model.save(str(tmp_path / "m.h5"))
+    base = dict(model=str(tmp_path / "m.h5"), data=str(tmp_path / "counts.csv"), label_column="count")
+    with pytest.raises(DataError, match="--task regression"):
+        prepare(Recipe(**base), Context())
+    _, ds = prepare(Recipe(**base, task="regression"), Context())
+    assert ds.y_test.dtype.kind == "f" and ds.num_classes == 0 and len(load_dataset(base["data"], label_column="count").x_test)
