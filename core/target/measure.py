@@ -137,8 +137,8 @@ def run(data: bytes, inputs, runner: Runner, *, arena: int | None = None, timeou
         part = np.ascontiguousarray(rows[:, offset:offset + size])
         outputs.append(part.view(np.dtype(dtype_name(t))).reshape((n, *[int(d) for d in t.shape[1:]])))
         offset += size
-    model = (f"estimate: the Cortex-M4 instruction timing table applied to the executed instructions, at "
-             f"{target.clock_mhz} MHz, no wait states (see core/target/plugin/insn_count.c)") if timed \
+    model = ("estimate: the Cortex-M4 instruction timing table applied to the executed instructions, no "
+             "wait states (see core/target/plugin/insn_count.c)") if timed \
         else f"not estimated: {target.no_timing_why}"
     return TargetRun(runner.target, runner.kernels, report["arena_used"], per_sample[0] if n else 0, per_sample,
                      costs, outputs, n, round(seconds, 3), runner.info,

@@ -17,6 +17,9 @@ if not toolchain.available() and not os.environ.get("TINYOPT_REQUIRE_TARGET"):
 
 SAMPLES = 3
 
+# The first test to need a target builds TFLM for it (5-7 minutes per CPU on 2 cores).
+pytestmark = pytest.mark.timeout(1800)
+
 
 def _runner(target, kernels):
     from core.target.build import runner
