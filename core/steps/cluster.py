@@ -53,7 +53,15 @@ class ClusterStep(Step):
         c = tfmot().clustering.keras
         pruned = artifact.applied("prune")
         keep_zeros = p.preserve_sparsity == "yes" or (p.preserve_sparsity == "auto" and pruned)
-        cluster_weights = c.experimental.cluster.cluster_weights if keep_zeros else c.cluster_weights
+        if keep_zeros:
+            # The public name tfmot.clustering.keras.experimental.cluster exists only once this
+            # module is imported (QAT's collaborative schemes did it, so a prune -> cluster run
+            # without QAT in a fresh process failed). Import it by its module path.
+            from tensorflow_model_optimization.python.core.clustering.keras.experimental import cluster as exp
+
+            cluster_weights = exp.cluster_weights
+        else:
+            cluster_weights = c.cluster_weights
         extra = {"preserve_sparsity": True} if keep_zeros else {}
         init = getattr(c.CentroidInitialization, INITS[p.init])
         model = copy_model(artifact.model)

@@ -139,3 +139,16 @@ def test_separable_on_reference_reports_each_conv(trained_reference, adapted_mni
     guarded = SeparableStep(epochs=0, max_drop=0).run(trained_reference, Context(dataset=adapted_mnist))[0]
     assert not guarded.info["separable"]["layers"]["conv2d"]["replaced"]
     assert "conv2d_dw" not in [lyr.name for lyr in guarded.model.layers]
+
+
+def test_prune_then_cluster_in_a_fresh_process(reference_h5, tmp_path):
+    """Sparsity-preserving clustering once needed a module only QAT happened to import: in a
+    process that had run no QAT, prune -> cluster failed. A fresh process checks it."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "tinyopt", "run", "--model", str(reference_h5), "--latency-runs",
+                           "0", "--steps", "prune:epochs=1,cluster:epochs=1", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "keeping zeros" in proc.stderr and (tmp_path / "out" / "pruned+clustered.h5").exists()
