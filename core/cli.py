@@ -63,6 +63,28 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _target_options(g, required=True)
 
+    s = sub.add_parser("search", help="search sequences and parameters (Optuna): the Pareto front and the "
+                       "best variant for a device")
+    s.add_argument("--model", required=True, help="the model to optimize (.h5/.keras/SavedModel or .tflite)")
+    s.add_argument("--data", default=None, help="as for run (default mnist-5k)")
+    s.add_argument("--label-column", default=None)
+    s.add_argument("--trials", type=int, default=30, help="trials to finish in all (with --resume: in total)")
+    s.add_argument("--objectives", default="flash,ram,accuracy",
+                   help="two or more of flash, ram, accuracy, latency (instructions on --target, else host ms)")
+    s.add_argument("--device", default=None, help="a device profile (RAM and flash budgets), e.g. nRF52840")
+    s.add_argument("--ram-kb", type=int, default=None, help="RAM budget for the arena (KB)")
+    s.add_argument("--flash-kb", type=int, default=None, help="flash budget for the model (KB)")
+    s.add_argument("--max-drop", type=float, default=None, help="accuracy floor: points below the original's")
+    s.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs of the training components")
+    s.add_argument("--out", required=True, help="output folder: trials, front.json, search.db")
+    s.add_argument("--resume", action="store_true", help="continue the search stored in --out (or --storage)")
+    s.add_argument("--storage", default=None, help="an Optuna storage URL shared by several machines, e.g. "
+                   "postgresql://user@host/db (default: sqlite in --out)")
+    s.add_argument("--study", default=None, help="the study's name (the same on every machine)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--trust-model-code", action="store_true")
+    _target_options(s)
+
     a = sub.add_parser("analyze", help="evaluate one model (size, accuracy, latency, TFLM arena)")
     a.add_argument("path")
     a.add_argument("--data", default=None, help="dataset for accuracy (default: none)")
@@ -258,6 +280,47 @@ def cmd_target(args) -> int:
         mpi = "-" if op.macs_per_instruction is None else f"{op.macs_per_instruction:.3f}"
         macs = "-" if op.macs is None else f"{op.macs:,}"
         print(f"  {op.index:>3}  {op.op:<24} {op.instructions:>14,} {share:>6.1f}% {macs:>12} {mpi:>10}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    from core.devices import find
+    from core.recipe import Recipe
+    from core.search import Budget, search, table
+    from core.steps.base import Context
+
+    _apply_tree(args)
+    recipe = Recipe(model=str(Path(args.model).resolve()), seed=args.seed, latency_runs=0)
+    if args.data:
+        recipe.data = None if args.data.lower() == "none" else args.data
+    recipe.label_column = args.label_column
+    device = find(args.device) if args.device else None
+    target = args.target or (device.target if device is not None and "latency" in args.objectives else None)
+    if target:
+        recipe.target, recipe.kernels = target, args.kernels or "cmsis-nn"
+        recipe.clock_mhz = args.clock_mhz or (device.clock_mhz if device else 0)
+    recipe = Recipe.from_dict(recipe.to_dict(), "the command line")
+    budget = Budget(ram=args.ram_kb * 1024 if args.ram_kb else (device.ram if device else None),
+                    flash=args.flash_kb * 1024 if args.flash_kb else (device.flash if device else None),
+                    max_drop=args.max_drop)
+
+    def on_trial(t):
+        print(f"  trial {t.number}: {t.state.name.lower()}"
+              + (f" {[round(v, 4) for v in t.values]}" if t.values else "")
+              + (f" ({t.user_attrs['invalid'][:90]})" if "invalid" in t.user_attrs else "")
+              + (f" (not measured: {', '.join(t.user_attrs['unmeasured'])})" if "unmeasured" in t.user_attrs else ""),
+              file=sys.stderr)
+
+    result = search(recipe, args.out, trials=args.trials, objectives=args.objectives.split(","), budget=budget,
+                    epochs=args.epochs, storage=args.storage, study_name=args.study, resume=args.resume,
+                    ctx=Context(log=lambda m: None), trust_model_code=args.trust_model_code, on_trial=on_trial)
+    print(table(result))
+    best = result.best_for_device()
+    print(f"\n{len(result.trials)} trials finished, {len(result.front)} on the front, {result.invalid} invalid "
+          f"draws refused before running, {result.failed} failed.")
+    print(f"Best for the budget: trial {best.number} ({best.folder})" if best else
+          "No trial fits the budget and the accuracy floor.")
+    print(f"Wrote {Path(args.out) / 'front.json'}")
     return 0
 
 

@@ -32,6 +32,17 @@ class Device:
         return not problems, "; ".join(problems)
 
 
+def find(name: str) -> Device:
+    """The device whose name contains `name` (case-insensitive); an error lists the choices."""
+    from core.errors import TinyOptError
+
+    hits = [d for d in DEVICES if name.lower() in d.name.lower()]
+    if len(hits) != 1:
+        raise TinyOptError(f"Device '{name}' {'matches several' if hits else 'is unknown'}; devices: "
+                           + "; ".join(d.name for d in DEVICES) + ". Or give --ram-kb and --flash-kb.")
+    return hits[0]
+
+
 DEVICES = [
     Device("Cortex-M0+ (32 KB RAM / 256 KB flash)", 32 * KB, 256 * KB, "Cortex-M0+ @ 48 MHz", None, 48),
     Device("Arduino Nano 33 BLE / nRF52840 (256 KB / 1 MB)", 256 * KB, 1024 * KB, "Cortex-M4F @ 64 MHz",

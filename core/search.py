@@ -1,0 +1,321 @@
+"""Explore: a multi-objective search over sequences and their parameters, run by Optuna.
+
+Each trial draws which components are on and their main parameters, within the ranges the steps'
+own parameter descriptions allow (core/params.py), builds a recipe, refuses it before running when
+`Sequence.validate` does (an invalid draw is never run), runs it like any recipe and measures the
+variant as the results table does. A device budget (RAM, flash) and an accuracy floor are
+constraints, not objectives: variants that break them are kept and marked infeasible. Every trial
+writes its recipe and its .tflite; the study lives in an Optuna storage (an SQLite file in the
+output folder by default, or a PostgreSQL URL shared by several machines), so a stopped search
+resumes where it was and loses no finished trial.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import SequenceError, TinyOptError
+from core.recipe import Recipe
+from core.steps import REGISTRY
+
+# The order components run in when they are on: Keras steps, the conversion, then TFLite steps.
+ORDER = ("separable", "prune", "cluster", "qat", "quantize", "graph", "compress")
+# What the search varies of each component (names of its parameters).
+SEARCHED = {"separable": ("rank",), "prune": ("final_sparsity",), "cluster": ("clusters",), "qat": (),
+            "quantize": ("modes",), "graph": (), "compress": ("index_bits",)}
+# Narrower than the descriptions allow where the rest is never worth a trial; always inside them.
+LIMITS = {("separable", "rank"): (1, 4), ("prune", "final_sparsity"): (0.3, 0.9),
+          ("cluster", "clusters"): (4, 64), ("compress", "index_bits"): (2, 6)}
+MODES = ("int8", "full-int", "float16", "dynamic")  # one PTQ mode per trial: a trial is one variant
+TRAINING = ("separable", "prune", "cluster", "qat")
+OBJECTIVES = ("flash", "ram", "accuracy", "latency")
+
+
+@dataclass
+class Budget:
+    """Constraints: a variant over either budget, or below the accuracy floor, is infeasible."""
+
+    ram: int | None = None  # bytes for the arena
+    flash: int | None = None  # bytes for the model
+    max_drop: float | None = None  # accuracy points below the original's
+
+
+@dataclass
+class TrialResult:
+    number: int
+    values: dict  # objective -> value
+    feasible: bool
+    violations: list
+    recipe: dict
+    variant: str
+    folder: str
+    front: bool = False
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class SearchResult:
+    trials: list = field(default_factory=list)  # TrialResult of every finished trial
+    invalid: int = 0  # draws refused by Sequence.validate (never run)
+    failed: int = 0
+    objectives: tuple = ()
+
+    @property
+    def front(self) -> list:
+        return [t for t in self.trials if t.front]
+
+    def best_for_device(self) -> TrialResult | None:
+        """The smallest feasible variant (flash + RAM), within the accuracy floor."""
+        feasible = [t for t in self.trials if t.feasible and t.values.get("flash") is not None]
+        return min(feasible, key=lambda t: t.values["flash"] + (t.values.get("ram") or 0), default=None)
+
+
+def measure(metrics, objective: str) -> float | None:
+    """An objective as the results table measures it; None when it was not measured."""
+    t = metrics.target
+    if objective == "flash":
+        return float(metrics.size_bytes)
+    if objective == "ram":
+        return float(t.arena_used if t is not None else metrics.arena_total) if (t or metrics.arena_total) else None
+    if objective == "latency":
+        return float(t.instructions) if t is not None else metrics.latency_ms_median
+    name, value = metrics.primary
+    if value is None and metrics.fidelity is not None:  # no labels: agreement with the original
+        value = metrics.fidelity.top1 if metrics.fidelity.top1 is not None else metrics.fidelity.cos
+    if value is not None and name == "MAE":
+        return -value  # maximised like the others
+    return value
+
+
+def direction(objective: str) -> str:
+    return "maximize" if objective == "accuracy" else "minimize"
+
+
+def draw(trial, kind: str, epochs: int) -> list[dict]:
+    """The steps of one trial: components on or off, their searched parameters from their own
+    descriptions (ranges, choices), fine-tuning for `epochs` epochs."""
+    steps = []
+    for name in ORDER:
+        cls = REGISTRY[name]
+        if kind == "tflite" and cls.takes == "keras":
+            continue
+        on = name == "quantize" and kind == "keras" or trial.suggest_categorical(f"{name}", [False, True])
+        if not on:
+            continue
+        params = {}
+        described = {p.name: p for p in cls.describe()}
+        for pname in SEARCHED[name]:
+            params[pname] = _suggest(trial, name, described[pname])
+        if name in TRAINING:
+            params["epochs"] = epochs
+        steps.append({"name": name, "params": params})
+    return steps
+
+
+def _suggest(trial, step: str, p):
+    key = f"{step}.{p.name}"
+    if p.kind == "choices":  # PTQ modes: one per trial
+        return [trial.suggest_categorical(key, [m for m in MODES if m in p.choices])]
+    if p.kind == "choice":
+        return trial.suggest_categorical(key, list(p.choices))
+    if p.kind == "bool":
+        return trial.suggest_categorical(key, [False, True])
+    low, high = LIMITS.get((step, p.name), (p.min, p.max))
+    low, high = max(low, p.min), min(high, p.max)
+    if p.kind == "int":
+        return trial.suggest_int(key, int(low), int(high), log=high / max(low, 1) >= 8)
+    return round(trial.suggest_float(key, float(low), float(high), step=0.05), 2)
+
+
+def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "accuracy"),
+           budget: Budget | None = None, epochs: int = 1, storage: str | None = None,
+           study_name: str | None = None, resume: bool = False, ctx=None, trust_model_code: bool = False,
+           on_trial=lambda t: None) -> SearchResult:
+    """Run (or resume) a search until `trials` trials have finished; return every finished trial
+    with the Pareto front marked. `storage` is an Optuna storage URL (default: SQLite in `out_dir`)."""
+    import optuna
+
+    from core.runner import prepare
+    from core.steps.base import Context
+
+    objectives = tuple(objectives)
+    unknown = [o for o in objectives if o not in OBJECTIVES]
+    if unknown or len(objectives) < 2:
+        raise TinyOptError(f"Objectives: give two or more of {', '.join(OBJECTIVES)} (not {', '.join(unknown)}).")
+    budget = budget or Budget()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    storage = storage or f"sqlite:///{(out / 'search.db').resolve()}"
+    study_name = study_name or f"tinyopt-{base.digest()}"
+    ctx = ctx or Context()
+    original, _ = prepare(base, ctx, trust_model_code=trust_model_code)
+    kind = str(original.kind)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    exists = study_name in optuna.study.get_all_study_names(storage)  # before heartbeats wrap it
+    if exists and not resume:
+        raise TinyOptError(f"A search '{study_name}' already exists in {storage}: add --resume to continue it, "
+                           "or choose another --out.")
+    if "://" in storage:  # heartbeats: a trial whose process was killed is failed, not left running
+        storage = optuna.storages.RDBStorage(storage, heartbeat_interval=30, grace_period=90)
+    with warnings.catch_warnings():  # constraints, multivariate TPE and metric names are "experimental"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(seed=base.seed, constraints_func=_constraints,
+                                             multivariate=True, n_startup_trials=min(10, trials))
+        study = optuna.create_study(storage=storage, study_name=study_name, load_if_exists=True, sampler=sampler,
+                                    directions=[direction(o) for o in objectives])
+        study.set_metric_names(list(objectives))
+    state = {"base_score": None}
+
+    def objective(trial):
+        # Keras numbers the models and layers it creates per process (sequential_3/...), and those
+        # names reach the .tflite: start each trial from a fresh count, as a fresh `tinyopt run` does.
+        from core.tf_env import keras
+
+        keras().backend.clear_session()
+        steps = draw(trial, kind, epochs)
+        recipe = dataclasses.replace(base, steps=steps)
+        try:
+            if not steps:
+                raise SequenceError("no component is on")
+            recipe = Recipe.from_dict(recipe.to_dict(), f"trial {trial.number}")
+            recipe.sequence().validate(kind)
+        except SequenceError as exc:  # an order the sequence refuses is never run
+            trial.set_user_attr("invalid", str(exc))
+            raise optuna.TrialPruned(str(exc)) from None
+        from core.runner import run_recipe
+
+        result = run_recipe(recipe, ctx, original=original, trust_model_code=trust_model_code)
+        if result.cancelled:
+            raise KeyboardInterrupt
+        if len(result.variants) < 2:
+            raise TinyOptError(f"trial {trial.number}: no variant ({result.failures})")
+        base_m, m = result.variants[0].metrics, result.variants[-1].metrics
+        values = [measure(m, o) for o in objectives]
+        if any(v is None or not math.isfinite(v) for v in values):
+            trial.set_user_attr("unmeasured", [o for o, v in zip(objectives, values) if v is None])
+            raise optuna.TrialPruned("an objective could not be measured")
+        folder = out / "trials" / f"{trial.number:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        recipe.save(folder / "recipe.json")
+        from core.evaluation import model_bytes
+
+        (folder / f"{m.name}.tflite").write_bytes(model_bytes(result.variants[-1].artifact))
+        (folder / "metrics.json").write_text(json.dumps(m.to_dict(), indent=2, sort_keys=True, default=str))
+        violations = _violations(m, base_m, budget)
+        trial.set_user_attr("constraint", [v[1] for v in violations] or [0.0])
+        trial.set_user_attr("violations", [v[0] for v in violations if v[1] > 0])
+        trial.set_user_attr("recipe", recipe.to_dict())
+        trial.set_user_attr("variant", m.name)
+        trial.set_user_attr("folder", str(folder))
+        return values
+
+    done, rounds = _finished(study), 0
+    while done < trials and rounds < 3:  # failed trials do not count: a few more rounds make up for them
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.optimize(objective, n_trials=trials - done, catch=(TinyOptError,),
+                           callbacks=[lambda s, t: on_trial(t)])
+        done, rounds = _finished(study), rounds + 1
+    result = collect(study, objectives)
+    write_front(result, out)
+    return result
+
+
+def _finished(study) -> int:
+    import optuna
+
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def _constraints(trial) -> list:
+    return trial.user_attrs.get("constraint", [0.0])
+
+
+def _violations(m, base_m, budget: Budget) -> list[tuple[str, float]]:
+    """(what, amount): amount > 0 breaks the constraint (Optuna's convention)."""
+    out = []
+    ram = measure(m, "ram")
+    if budget.ram is not None:
+        out.append((f"arena over {budget.ram:,} B", (ram - budget.ram) if ram is not None else 1.0))
+    if budget.flash is not None:
+        out.append((f"model over {budget.flash:,} B", float(m.size_bytes - budget.flash)))
+    if budget.max_drop is not None:
+        acc, base = measure(m, "accuracy"), measure(base_m, "accuracy")
+        if acc is not None and base is not None:
+            out.append((f"accuracy more than {budget.max_drop} pt below the original's",
+                        (base - acc) * 100 - budget.max_drop))
+    return out
+
+
+def collect(study, objectives) -> SearchResult:
+    """Every finished trial, the feasible non-dominated ones marked as the front."""
+    import optuna
+
+    result = SearchResult(objectives=tuple(objectives))
+    for t in study.get_trials(deepcopy=False):
+        if t.state == optuna.trial.TrialState.PRUNED and "invalid" in t.user_attrs:
+            result.invalid += 1
+        elif t.state == optuna.trial.TrialState.FAIL:
+            result.failed += 1
+        elif t.state == optuna.trial.TrialState.COMPLETE:
+            values = dict(zip(objectives, t.values))
+            violations = t.user_attrs.get("violations", [])
+            result.trials.append(TrialResult(t.number, values, not violations, violations,
+                                             t.user_attrs.get("recipe", {}), t.user_attrs.get("variant", ""),
+                                             t.user_attrs.get("folder", "")))
+    feasible = [t for t in result.trials if t.feasible]
+    for t in feasible:
+        t.front = not any(dominates(o, t, objectives) for o in feasible if o is not t)
+    return result
+
+
+def dominates(a: TrialResult, b: TrialResult, objectives) -> bool:
+    """a is at least as good as b on every objective and better on one."""
+    better = False
+    for o in objectives:
+        x, y = a.values[o], b.values[o]
+        if direction(o) == "maximize":
+            x, y = -x, -y
+        if x > y:
+            return False
+        better |= x < y
+    return better
+
+
+def write_front(result: SearchResult, out: Path) -> None:
+    best = result.best_for_device()
+    (out / "front.json").write_text(json.dumps({
+        "objectives": list(result.objectives), "invalid_draws": result.invalid, "failed": result.failed,
+        "front": [t.to_dict() for t in result.front], "trials": [t.to_dict() for t in result.trials],
+        "best_for_device": best.to_dict() if best else None}, indent=2, sort_keys=True) + "\n")
+
+
+def table(result: SearchResult) -> str:
+    head = ["trial", *result.objectives, "feasible", "front", "sequence"]
+    rows = []
+    for t in sorted(result.trials, key=lambda t: (not t.front, t.number)):
+        seq = ", ".join(s["name"] + ("" if not s.get("params") else ":" + "/".join(
+            f"{v if not isinstance(v, list) else '+'.join(v)}" for k, v in s["params"].items()
+            if k in SEARCHED.get(s["name"], ()))) for s in t.recipe.get("steps", []))
+        rows.append([str(t.number), *(_fmt(o, t.values[o]) for o in result.objectives),
+                     "yes" if t.feasible else "no: " + "; ".join(t.violations), "*" if t.front else "", seq])
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths)).rstrip(), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def _fmt(objective: str, value: float) -> str:
+    if objective in ("flash", "ram"):
+        return f"{value:,.0f}"
+    if objective == "latency":
+        return f"{value:,.0f}" if value > 1000 else f"{value:.3f}"
+    return f"{value:.4f}"

@@ -1,0 +1,69 @@
+"""The search: every trial's order passes Sequence.validate before it runs, the front is
+non-dominated and made of TFLM-runnable variants whose recipes reproduce them byte for byte, and
+a stopped search resumes with its finished trials kept."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def searched(reference_h5, tmp_path_factory):
+    from core.recipe import Recipe
+    from core.search import Budget, search
+
+    out = tmp_path_factory.mktemp("search")
+    base = Recipe(model=str(reference_h5), latency_runs=0)
+    first = search(base, out, trials=4, budget=Budget(ram=32 * 1024, flash=256 * 1024, max_drop=2.0))
+    return base, out, first
+
+
+def test_front_is_non_dominated_runs_on_tflm_and_reproduces(searched):
+    from core.search import dominates
+
+    base, out, result = searched
+    assert result.trials and result.front
+    for a in result.front:
+        assert not any(dominates(b, a, result.objectives) for b in result.trials if b.feasible and b is not a)
+        metrics = json.loads((out / "trials" / f"{a.number:04d}" / "metrics.json").read_text())
+        assert metrics["tflm"]["runs"]
+    point = result.front[0]
+    folder = out / "trials" / f"{point.number:04d}"
+    proc = subprocess.run([sys.executable, "-m", "tinyopt", "run", "--recipe", str(folder / "recipe.json"),
+                           "--out", str(out / "again")], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (out / "again" / f"{point.variant}.tflite").read_bytes() == (folder / f"{point.variant}.tflite").read_bytes()
+    saved = json.loads((out / "front.json").read_text())
+    assert [t["number"] for t in saved["front"]] == [t.number for t in result.front]
+
+
+def test_no_trial_runs_an_order_the_sequence_refuses(searched):
+    from core.recipe import Recipe
+
+    _, out, result = searched
+    for t in result.trials:
+        Recipe.from_dict(t.recipe).sequence().validate("keras")  # raises for a refused order
+    ran = {int(p.name) for p in (out / "trials").iterdir()}
+    assert ran == {t.number for t in result.trials}  # refused draws wrote nothing
+
+
+def test_resume_keeps_finished_trials_and_reaches_the_total(searched):
+    from core.errors import TinyOptError
+    from core.search import search
+
+    base, out, first = searched
+    with pytest.raises(TinyOptError, match="--resume"):
+        search(base, out, trials=6)
+    again = search(base, out, trials=6, resume=True)
+    before = {t.number: t.values for t in first.trials}
+    after = {t.number: t.values for t in again.trials}
+    assert all(after[n] == v for n, v in before.items())
+    import optuna
+
+    study = optuna.load_study(study_name=f"tinyopt-{base.digest()}", storage=f"sqlite:///{out / 'search.db'}")
+    finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(finished) == 6
