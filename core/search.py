@@ -162,12 +162,11 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     if exists and not resume:
         raise TinyOptError(f"A search '{study_name}' already exists in {storage}: add --resume to continue it, "
                            "or choose another --out.")
-    if "://" in storage:  # heartbeats: a trial whose process was killed is failed, not left running
-        storage = optuna.storages.RDBStorage(storage, heartbeat_interval=30, grace_period=90)
-    with warnings.catch_warnings():  # constraints, multivariate TPE and metric names are "experimental"
+    with warnings.catch_warnings():  # heartbeats, multivariate TPE and metric names are "experimental"
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(seed=base.seed, constraints_func=_constraints,
-                                             multivariate=True, n_startup_trials=min(10, trials))
+        if "://" in storage:  # heartbeats: a trial whose process was killed is failed, not left running
+            storage = optuna.storages.RDBStorage(storage, heartbeat_interval=30, grace_period=90)
+        sampler = optuna.samplers.TPESampler(seed=base.seed, multivariate=True, n_startup_trials=min(10, trials))
         study = optuna.create_study(storage=storage, study_name=study_name, load_if_exists=True, sampler=sampler,
                                     directions=[direction(o) for o in objectives])
         study.set_metric_names(list(objectives))
@@ -209,7 +208,8 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
         (folder / f"{m.name}.tflite").write_bytes(model_bytes(result.variants[-1].artifact))
         (folder / "metrics.json").write_text(json.dumps(m.to_dict(), indent=2, sort_keys=True, default=str))
         violations = _violations(m, base_m, budget)
-        trial.set_user_attr("constraint", [v[1] for v in violations] or [0.0])
+        for key, (_, amount) in zip(("ram", "flash", "accuracy"), violations):  # > 0: infeasible
+            trial.set_constraint(key, amount)
         trial.set_user_attr("violations", [v[0] for v in violations if v[1] > 0])
         trial.set_user_attr("recipe", recipe.to_dict())
         trial.set_user_attr("variant", m.name)
@@ -235,23 +235,20 @@ def _finished(study) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
 
-def _constraints(trial) -> list:
-    return trial.user_attrs.get("constraint", [0.0])
-
-
 def _violations(m, base_m, budget: Budget) -> list[tuple[str, float]]:
-    """(what, amount): amount > 0 breaks the constraint (Optuna's convention)."""
-    out = []
+    """(what, amount) for RAM, flash and the accuracy floor, in that order: amount > 0 breaks the
+    constraint (Optuna's convention), 0 where there is no such constraint."""
     ram = measure(m, "ram")
-    if budget.ram is not None:
-        out.append((f"arena over {budget.ram:,} B", (ram - budget.ram) if ram is not None else 1.0))
-    if budget.flash is not None:
-        out.append((f"model over {budget.flash:,} B", float(m.size_bytes - budget.flash)))
-    if budget.max_drop is not None:
-        acc, base = measure(m, "accuracy"), measure(base_m, "accuracy")
-        if acc is not None and base is not None:
-            out.append((f"accuracy more than {budget.max_drop} pt below the original's",
-                        (base - acc) * 100 - budget.max_drop))
+    out = [(f"arena over {budget.ram:,} B", (ram - budget.ram) if ram is not None else 1.0)
+           if budget.ram is not None else ("", 0.0),
+           (f"model over {budget.flash:,} B", float(m.size_bytes - budget.flash))
+           if budget.flash is not None else ("", 0.0)]
+    acc, base = measure(m, "accuracy"), measure(base_m, "accuracy")
+    if budget.max_drop is not None and acc is not None and base is not None:
+        out.append((f"accuracy more than {budget.max_drop} pt below the original's",
+                    (base - acc) * 100 - budget.max_drop))
+    else:
+        out.append(("", 0.0))
     return out
 
 

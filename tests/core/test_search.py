@@ -26,7 +26,8 @@ def test_front_is_non_dominated_runs_on_tflm_and_reproduces(searched):
     from core.search import dominates
 
     base, out, result = searched
-    assert result.trials and result.front
+    assert result.trials and result.front and all(t.feasible for t in result.front)
+    assert all(t.feasible == (not t.violations) for t in result.trials)
     for a in result.front:
         assert not any(dominates(b, a, result.objectives) for b in result.trials if b.feasible and b is not a)
         metrics = json.loads((out / "trials" / f"{a.number:04d}" / "metrics.json").read_text())
