@@ -68,3 +68,40 @@ def test_resume_keeps_finished_trials_and_reaches_the_total(searched):
     study = optuna.load_study(study_name=f"tinyopt-{base.digest()}", storage=f"sqlite:///{out / 'search.db'}")
     finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
     assert len(finished) == 6
+
+
+def test_a_killed_search_resumes_with_its_finished_trials(reference_h5, tmp_path):
+    """SIGKILL the search process once a trial has finished, then --resume: the finished trials
+    are kept unchanged and the total reaches --trials."""
+    import time
+
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "tinyopt", "search", "--model", str(reference_h5), "--trials", "4",
+           "--out", str(out)]
+    import sqlite3
+
+    def complete() -> list[int]:  # trials the study has recorded as finished (not just written)
+        try:
+            with sqlite3.connect(out / "search.db") as db:
+                return [n for (n,) in db.execute("SELECT number FROM trials WHERE state = 'COMPLETE'")]
+        except sqlite3.Error:
+            return []
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while not complete() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    proc.kill()
+    proc.wait(30)
+    before = {f"{n:04d}": (out / "trials" / f"{n:04d}" / "metrics.json").read_bytes() for n in complete()}
+    assert before, "no trial finished before the kill"
+    again = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert all((out / "trials" / name / "metrics.json").read_bytes() == data for name, data in before.items())
+    front = json.loads((out / "front.json").read_text())
+    import optuna
+
+    study = optuna.load_study(study_name=optuna.study.get_all_study_names(f"sqlite:///{out / 'search.db'}")[0],
+                              storage=f"sqlite:///{out / 'search.db'}")
+    assert len([t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]) == 4
+    assert {int(n) for n in before} <= {t["number"] for t in front["trials"]}
