@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench demo clean package package-check setup-target
+.PHONY: run test bench demo clean package package-check setup-target setup-postgres
 
 # Cortex-M targets: the Arm cross-compiler, newlib, QEMU and a host C compiler (for the QEMU
 # plugin that counts instructions). Installed here when running as root (CI does); otherwise the
@@ -24,8 +24,12 @@ run: $(STAMP) setup-target
 demo: $(STAMP)
 	$(VENV)/bin/tinyopt run --demo --out out/demo
 
-test: $(STAMP) setup-target
+test: $(STAMP) setup-target setup-postgres
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# A PostgreSQL server on 127.0.0.1 for the test of two search workers sharing one study.
+setup-postgres:
+	@bash tests/setup_postgres.sh
 
 setup-target:
 	@if dpkg -s $(TARGET_PKGS) >/dev/null 2>&1; then :; \

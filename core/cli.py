@@ -308,7 +308,9 @@ def cmd_search(args) -> int:
         print(f"  trial {t.number}: {t.state.name.lower()}"
               + (f" {[round(v, 4) for v in t.values]}" if t.values else "")
               + (f" ({t.user_attrs['invalid'][:90]})" if "invalid" in t.user_attrs else "")
-              + (f" (not measured: {', '.join(t.user_attrs['unmeasured'])})" if "unmeasured" in t.user_attrs else ""),
+              + (f" (not measured: {', '.join(t.user_attrs['unmeasured'])})" if "unmeasured" in t.user_attrs else "")
+              + (f" ({t.user_attrs['ruled_out']})" if "ruled_out" in t.user_attrs else "")
+              + (" (not run: the total is reached)" if "surplus" in t.user_attrs else ""),
               file=sys.stderr)
 
     result = search(recipe, args.out, trials=args.trials, objectives=args.objectives.split(","), budget=budget,
@@ -317,7 +319,8 @@ def cmd_search(args) -> int:
     print(table(result))
     best = result.best_for_device()
     print(f"\n{len(result.trials)} trials finished, {len(result.front)} on the front, {result.invalid} invalid "
-          f"draws refused before running, {result.failed} failed.")
+          f"draws refused before running, {len(result.ruled_out)} ruled out by the budget before fine-tuning, "
+          f"{result.failed} failed.")
     print(f"Best for the budget: trial {best.number} ({best.folder})" if best else
           "No trial fits the budget and the accuracy floor.")
     print(f"Wrote {Path(args.out) / 'front.json'}")

@@ -177,7 +177,8 @@ def preview_of(recipe: Recipe, ctx: Context, original: Artifact | None = None, *
 
 
 def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact | None = None,
-               on_variant=lambda v: None, tflm: bool = True, trust_model_code: bool = False) -> RunResult:
+               on_variant=lambda v: None, tflm: bool = True, trust_model_code: bool = False,
+               prefixes=None, evaluate_steps: bool = True) -> RunResult:
     """Apply `recipe` and evaluate the original and every variant it produces.
 
     Parameters
@@ -186,6 +187,10 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         An already loaded model (the GUI passes the one it shows); otherwise `recipe.model` is loaded.
     on_variant : callable
         Called with each `Variant` as soon as it is evaluated (the original first).
+    prefixes : core.prefixes.Prefixes, optional
+        Fine-tuned prefixes kept from earlier runs of the same model (the search passes one).
+    evaluate_steps : bool
+        False: evaluate the original and the last step's variants only (the search needs no more).
     """
     ctx = ctx or Context()
     ctx.seed = recipe.seed  # the recipe's seed, whoever made the context (the window's engine too)
@@ -241,12 +246,17 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
             return art
 
         heads = [emit(original)]
-        for step in sequence:
+        steps = list(sequence)
+        for index, step in enumerate(steps):
             ctx.cancel.check()
             new_heads = []
+            last = index == len(steps) - 1
             for head in heads:
                 try:
-                    outs = step.run(head, ctx)
+                    if prefixes is not None and len(heads) == 1 and step.takes == step.gives == "keras":
+                        outs = prefixes.run(step, head, ctx, prefixes.key(recipe, index))
+                    else:
+                        outs = step.run(head, ctx)
                 except Cancelled:
                     raise
                 except TinyOptError as exc:
@@ -260,7 +270,8 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
                 lap(f"{step.name} on {head.name}")
                 for out in outs:
                     name = out.name if head.name == "original" else f"{head.name}+{out.name}"
-                    new_heads.append(emit(dataclasses.replace(out, name=name)))
+                    out = dataclasses.replace(out, name=name)
+                    new_heads.append(emit(out) if evaluate_steps or last else out)
                     ctx.cancel.check()
             heads = new_heads
     except Cancelled:

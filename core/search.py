@@ -15,11 +15,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
+import socket
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import SequenceError, TinyOptError
+from core.prefixes import Prefixes
 from core.recipe import Recipe
 from core.steps import REGISTRY
 
@@ -55,6 +58,7 @@ class TrialResult:
     variant: str
     folder: str
     front: bool = False
+    worker: str = ""  # host:pid of the process that ran it
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -65,6 +69,7 @@ class SearchResult:
     trials: list = field(default_factory=list)  # TrialResult of every finished trial
     invalid: int = 0  # draws refused by Sequence.validate (never run)
     failed: int = 0
+    ruled_out: list = field(default_factory=list)  # (trial, why): stopped before fine-tuning
     objectives: tuple = ()
 
     @property
@@ -158,8 +163,9 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     original, _ = prepare(base, ctx, trust_model_code=trust_model_code)
     kind = str(original.kind)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    shared = "://" in storage and not storage.startswith("sqlite:///" + str(out.resolve()))
     exists = study_name in optuna.study.get_all_study_names(storage)  # before heartbeats wrap it
-    if exists and not resume:
+    if exists and not resume and not shared:  # on a shared storage, joining the study is the point
         raise TinyOptError(f"A search '{study_name}' already exists in {storage}: add --resume to continue it, "
                            "or choose another --out.")
     with warnings.catch_warnings():  # heartbeats, multivariate TPE and metric names are "experimental"
@@ -170,9 +176,18 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
         study = optuna.create_study(storage=storage, study_name=study_name, load_if_exists=True, sampler=sampler,
                                     directions=[direction(o) for o in objectives])
         study.set_metric_names(list(objectives))
-    state = {"base_score": None}
+    if not shared:  # the folder's own file has one worker: a trial left running was stopped with it
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+    prefixes = Prefixes()  # fine-tuned prefixes shared by this worker's trials
+    worker = f"{socket.gethostname()}:{os.getpid()}"
 
     def objective(trial):
+        if _surplus(study, trial, trials):  # the other workers have the total running already
+            trial.set_user_attr("surplus", worker)
+            study.stop()
+            raise optuna.TrialPruned("beyond the total")
+        trial.set_user_attr("worker", worker)
         # Keras numbers the models and layers it creates per process (sequential_3/...), and those
         # names reach the .tflite: start each trial from a fresh count, as a fresh `tinyopt run` does.
         from core.tf_env import keras
@@ -188,9 +203,14 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
         except SequenceError as exc:  # an order the sequence refuses is never run
             trial.set_user_attr("invalid", str(exc))
             raise optuna.TrialPruned(str(exc)) from None
+        why = _ruled_out(original, recipe.steps, budget)
+        if why:  # cheap before costly: the budget rules it out before any fine-tuning
+            trial.set_user_attr("ruled_out", why)
+            raise optuna.TrialPruned(why)
         from core.runner import run_recipe
 
-        result = run_recipe(recipe, ctx, original=original, trust_model_code=trust_model_code)
+        result = run_recipe(recipe, ctx, original=original, trust_model_code=trust_model_code,
+                            prefixes=prefixes, evaluate_steps=False)
         if result.cancelled:
             raise KeyboardInterrupt
         if len(result.variants) < 2:
@@ -228,11 +248,40 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     return result
 
 
+def _surplus(study, trial, total: int) -> bool:
+    """True when `total` trials numbered before this one are finished or running: this one is
+    closed unrun and not counted. The storage numbers trials one by one, so with several workers
+    exactly `total` trials run."""
+    import optuna
+
+    S = optuna.trial.TrialState
+    taken = [t for t in study.get_trials(deepcopy=False, states=(S.COMPLETE, S.PRUNED, S.RUNNING, S.WAITING))
+             if t.number < trial.number and "surplus" not in t.user_attrs]
+    return len(taken) >= total
+
+
+def _ruled_out(original, steps: list[dict], budget: Budget) -> str | None:
+    """Why the budget rules out these steps' variant before it is made (core/bounds.py), or None."""
+    if str(original.kind) != "keras" or (budget.flash is None and budget.ram is None):
+        return None
+    from core.bounds import lower_bounds
+
+    bounds = lower_bounds(original.model, steps)
+    if bounds is None:
+        return None
+    flash, ram = bounds
+    if budget.flash is not None and flash > budget.flash:
+        return f"ruled out before fine-tuning: its weights alone take at least {flash:,} B (flash budget {budget.flash:,} B)"
+    if budget.ram is not None and ram > budget.ram:
+        return f"ruled out before fine-tuning: its largest activation alone takes {ram:,} B (RAM budget {budget.ram:,} B)"
+    return None
+
+
 def _finished(study) -> int:
     import optuna
 
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    return len(study.get_trials(deepcopy=False, states=states))
+    return len([t for t in study.get_trials(deepcopy=False, states=states) if "surplus" not in t.user_attrs])
 
 
 def _violations(m, base_m, budget: Budget) -> list[tuple[str, float]]:
@@ -260,6 +309,8 @@ def collect(study, objectives) -> SearchResult:
     for t in study.get_trials(deepcopy=False):
         if t.state == optuna.trial.TrialState.PRUNED and "invalid" in t.user_attrs:
             result.invalid += 1
+        elif t.state == optuna.trial.TrialState.PRUNED and "ruled_out" in t.user_attrs:
+            result.ruled_out.append((t.number, t.user_attrs["ruled_out"]))
         elif t.state == optuna.trial.TrialState.FAIL:
             result.failed += 1
         elif t.state == optuna.trial.TrialState.COMPLETE:
@@ -267,7 +318,7 @@ def collect(study, objectives) -> SearchResult:
             violations = t.user_attrs.get("violations", [])
             result.trials.append(TrialResult(t.number, values, not violations, violations,
                                              t.user_attrs.get("recipe", {}), t.user_attrs.get("variant", ""),
-                                             t.user_attrs.get("folder", "")))
+                                             t.user_attrs.get("folder", ""), worker=t.user_attrs.get("worker", "")))
     feasible = [t for t in result.trials if t.feasible]
     for t in feasible:
         t.front = not any(dominates(o, t, objectives) for o in feasible if o is not t)
@@ -291,6 +342,7 @@ def write_front(result: SearchResult, out: Path) -> None:
     best = result.best_for_device()
     (out / "front.json").write_text(json.dumps({
         "objectives": list(result.objectives), "invalid_draws": result.invalid, "failed": result.failed,
+        "ruled_out": [{"number": n, "why": why} for n, why in result.ruled_out],
         "front": [t.to_dict() for t in result.front], "trials": [t.to_dict() for t in result.trials],
         "best_for_device": best.to_dict() if best else None}, indent=2, sort_keys=True) + "\n")
 

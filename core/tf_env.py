@@ -44,3 +44,27 @@ def tfmot():
     import tensorflow_model_optimization
 
     return tensorflow_model_optimization
+
+
+def name_counters():
+    """Keras' per-process name counters (conv2d_3, quantize_layer_1, ...) as they are now.
+
+    Layer and model names reach a .tflite's tensor names, so a run that skips steps it has
+    already computed (core/prefixes.py) sets these back to what the steps would have left, and
+    writes the same bytes as a run that computed them. tf_keras keeps them in module globals
+    (PER_GRAPH_OBJECT_NAME_UIDS, OBSERVED_NAMES): checked with the pinned tf-keras 2.21.0."""
+    from tf_keras.src import backend as impl
+
+    uids = impl.PER_GRAPH_OBJECT_NAME_UIDS.get(impl.get_graph(), {})
+    return dict(uids), set(impl.OBSERVED_NAMES)
+
+
+def set_name_counters(snapshot) -> None:
+    import collections
+
+    from tf_keras.src import backend as impl
+
+    uids, observed = snapshot
+    impl.PER_GRAPH_OBJECT_NAME_UIDS[impl.get_graph()] = collections.defaultdict(int, uids)
+    impl.OBSERVED_NAMES.clear()
+    impl.OBSERVED_NAMES.update(observed)
