@@ -115,3 +115,81 @@ def export(ctx, emit, name: str, out_dir, prefix, make_zip, overwrite, target=No
         return str(path), ""
     check = _session.verify(path, target, kernels, progress=ctx.log)
     return str(path), check.message
+
+
+@dataclass
+class TrialPayload:
+    """One finished search trial, for the Explore tab."""
+
+    number: int
+    state: str  # "complete", "invalid", "ruled out", "not measured", "failed"
+    values: dict  # objective -> value (complete trials)
+    feasible: bool
+    violations: list
+    steps: list  # the trial's recipe steps
+    note: str  # why a trial made no variant
+    variant: VariantPayload | None  # the trial's variant, added to the results table on request
+    original: VariantPayload | None = None  # the original's row (the first complete trial only)
+    original_accuracy: float | None = None
+
+
+def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: tuple, out_dir: str,
+           epochs: int = 1, resume: bool = False, trust_model_code: bool = False) -> dict:
+    """Run (or resume) a search from the window (core/search.py), emitting a TrialPayload per
+    trial. Cancel ends it after the running trial: every finished trial is kept."""
+    global _session
+    from core.recipe import Recipe
+    from core.search import Budget
+    from core.search import search as run_search
+    from core.session import Session
+    from core.steps.base import Context
+
+    base = Recipe.from_dict(recipe_dict)
+    if _session is None:
+        _session = Session(base, trust_model_code=trust_model_code)
+    made, originals, sent_original = {}, {}, []
+
+    def on_variant(number, run):
+        import dataclasses
+
+        from core.runner import Variant
+
+        v, name = run.variants[-1], f"trial-{number}-{run.variants[-1].name}"  # unique in the session
+        v = Variant(dataclasses.replace(v.artifact, name=name), dataclasses.replace(v.metrics, name=name), v.preview)
+        _session.found[name] = (v, run.variants[0].metrics, run.recipe)
+        if not sent_original:
+            o = run.variants[0]
+            sent_original.append(number)
+            originals[number] = VariantPayload(o.name, o.metrics, o.artifact if o.artifact.is_tflite else None,
+                                               _session.memory(o.artifact)[0] if o.artifact.is_tflite else None,
+                                               o.preview)
+        made[number] = VariantPayload(name, v.metrics, v.artifact, _session.memory(v.artifact)[0], v.preview)
+
+    def on_trial(t):
+        attrs = t.user_attrs
+        if "surplus" in attrs:
+            return
+        state = {"COMPLETE": "complete", "FAIL": "failed"}.get(t.state.name) or (
+            "invalid" if "invalid" in attrs else "ruled out" if "ruled_out" in attrs else "not measured")
+        note = attrs.get("invalid") or attrs.get("ruled_out") or ", ".join(attrs.get("unmeasured", []))
+        values = dict(zip(objectives, t.values)) if t.values else {}
+        steps = attrs.get("recipe", {}).get("steps") or _drawn(t.params)
+        emit(TrialPayload(t.number, state, values, not attrs.get("violations"), attrs.get("violations", []),
+                          steps, note, made.pop(t.number, None), originals.pop(t.number, None),
+                          attrs.get("original_accuracy")))
+
+    # Its own cancel token: the window's Cancel stops the search between trials, never inside one.
+    inner = Context(seed=base.seed, progress=ctx.progress, log=ctx.log)
+    result = run_search(base, out_dir, trials=trials, objectives=objectives, budget=Budget(*budget),
+                        epochs=epochs, resume=resume, ctx=inner, trust_model_code=trust_model_code,
+                        on_trial=on_trial, on_variant=on_variant, should_stop=lambda: ctx.cancel.cancelled)
+    best = result.best_for_device()
+    return {"cancelled": ctx.cancel.cancelled, "front": [t.number for t in result.front],
+            "best": best.number if best else None, "finished": len(result.trials), "invalid": result.invalid,
+            "ruled_out": len(result.ruled_out), "failed": result.failed, "out": str(out_dir),
+            "trials": [t.to_dict() for t in result.trials]}  # with those of earlier sessions (--resume)
+
+
+def _drawn(params: dict) -> list:
+    """The components a trial drew (for trials that never built a recipe)."""
+    return [{"name": k, "params": {}} for k, v in params.items() if v is True]

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 from app import jobs, recent_files
 from app.devices import DEVICES, Device
 from app.qt_confusion import ConfusionWidget
+from app.qt_explore import ExploreWidget
 from app.qt_graph import GraphWidget
 from app.qt_memory import MemoryWidget
 from app.qt_preview import PreviewWidget
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         self.wanted_data = DATASETS[0]  # the dataset the user chose last
         self._step_started = {}
         self.busy = False
+        self.searching = False  # the running job is a search: Cancel stops it after its running trial
         self.setWindowTitle(APP_NAME)
         icon = RESOURCES / "icons" / "tinyopt.svg"
         if icon.exists():
@@ -183,12 +185,16 @@ class MainWindow(QMainWindow):
         self.confusion = ConfusionWidget()
         self.preview = PreviewWidget()
         self.target_view = TargetWidget()
+        self.explore = ExploreWidget()
+        self.explore.searchRequested.connect(self._on_search_requested)
+        self.explore.trialChosen.connect(self._on_trial_chosen)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.memory, "Memory")
         self.tabs.addTab(self.preview, "Data")
         self.tabs.addTab(self.target_view, "Target")
+        self.tabs.addTab(self.explore, "Explore")
         self.tabs.addTab(self.graph, "Graph")
         self.tabs.addTab(self.confusion, "Classes")
         self.tabs.addTab(self.log, "Log")
@@ -383,6 +389,7 @@ class MainWindow(QMainWindow):
             self.device.setCurrentIndex(index)
         self.results.setDevice(device)
         self.memory.setBudget(device.ram, device.name)
+        self.explore.setDevice(device)
         from core.target import toolchain
 
         usable = device.target is not None and toolchain.available()
@@ -460,6 +467,8 @@ class MainWindow(QMainWindow):
 
     def _set_busy(self, busy: bool, text: str):
         self.busy = busy
+        self.searching = self.searching and busy
+        self.explore.setBusy(busy)
         self.run_button.setEnabled(not busy)
         self.open_action.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
@@ -482,7 +491,43 @@ class MainWindow(QMainWindow):
     def _on_cancel_clicked(self):
         if self.job is not None:
             self.job.cancel()
-            self.status.setText("Cancelling after the current batch…")
+            self.status.setText("Stopping after the running trial; every finished trial is kept…" if self.searching
+                                else "Cancelling after the current batch…")
+
+    # ---------------------------------------------------------------- search (Explore tab)
+    def _on_search_requested(self, request: dict) -> None:
+        import dataclasses
+
+        if self.loaded is None:
+            return self._error("Search", "Load a model first.")
+        recipe = self.currentRecipe()
+        if "latency" not in request["objectives"] or recipe.target != "none":
+            recipe = dataclasses.replace(recipe, latency_runs=0)  # host timing is needed for nothing else
+        device = self.device.currentData()
+        budget = (device.ram if device else None, device.flash if device else None, request["max_drop"])
+        if self._start(jobs.search, self._on_search_finished, f"Searching: {request['trials']} trials",
+                       recipe.to_dict(), request["trials"], request["objectives"], budget, request["out"],
+                       request["epochs"], request["resume"], bool(self.loaded.trust_model_code)):
+            self.searching = True
+            self.explore.start(request["trials"])
+            self.tabs.setCurrentWidget(self.explore)
+
+    def _on_search_finished(self, result: dict) -> None:
+        self.explore.finish(result)
+        self.status.setText(("Search stopped" if result["cancelled"] else "Search done")
+                            + f": {result['finished']} trials kept in {result['out']}.")
+
+    def _on_trial_chosen(self, point) -> None:
+        """A trial's variant joins the results table (after the original's row) for comparison and export."""
+        names = [p.name for p in self.payloads]
+        if point.variant.name in names:
+            return self.results.selectIndex(names.index(point.variant.name))
+        if not self.payloads and self.explore.original is not None:
+            self.payloads.append(self.explore.original)
+            self.results.addVariant(self.explore.original)
+        self.payloads.append(point.variant)
+        self.results.addVariant(point.variant)
+        self.results.selectIndex(len(self.payloads) - 1)
 
     def _on_progress(self, p):
         now = time.monotonic()
@@ -499,6 +544,8 @@ class MainWindow(QMainWindow):
         self.status.setText(f"{p.step}: {p.message}{eta}")
 
     def _on_variant_ready(self, payload):
+        if isinstance(payload, jobs.TrialPayload):
+            return self.explore.addTrial(payload)
         self.payloads.append(payload)
         self.results.addVariant(payload)
         self._log(f"variant ready: {payload.name}")

@@ -74,6 +74,13 @@ class ResultsWidget(QTableWidget):
         rows = self.selectionModel().selectedRows()
         return self.item(rows[0].row(), 0).data(Qt.UserRole + 1) if rows else None
 
+    def selectIndex(self, index: int) -> None:
+        """Select the row of variant `index`, wherever sorting put it."""
+        for row in range(self.rowCount()):
+            if self.item(row, 0).data(Qt.UserRole + 1) == index:
+                self.selectRow(row)
+                return
+
     def _on_selection_changed(self):
         index = self.selectedIndex()
         if index is not None:

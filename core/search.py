@@ -142,9 +142,14 @@ def _suggest(trial, step: str, p):
 def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "accuracy"),
            budget: Budget | None = None, epochs: int = 1, storage: str | None = None,
            study_name: str | None = None, resume: bool = False, ctx=None, trust_model_code: bool = False,
-           on_trial=lambda t: None) -> SearchResult:
+           on_trial=lambda t: None, on_variant=lambda number, run: None,
+           should_stop=lambda: False) -> SearchResult:
     """Run (or resume) a search until `trials` trials have finished; return every finished trial
-    with the Pareto front marked. `storage` is an Optuna storage URL (default: SQLite in `out_dir`)."""
+    with the Pareto front marked. `storage` is an Optuna storage URL (default: SQLite in `out_dir`).
+
+    `on_trial(frozen_trial)` follows every trial, `on_variant(number, core.runner.RunResult)` every
+    trial that made a variant (the original first, the trial's variant last); once `should_stop()` is true the search ends after the running trial, and
+    every finished one is kept (the window's Cancel)."""
     import optuna
 
     from core.runner import prepare
@@ -166,8 +171,8 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     shared = "://" in storage and not storage.startswith("sqlite:///" + str(out.resolve()))
     exists = study_name in optuna.study.get_all_study_names(storage)  # before heartbeats wrap it
     if exists and not resume and not shared:  # on a shared storage, joining the study is the point
-        raise TinyOptError(f"A search '{study_name}' already exists in {storage}: add --resume to continue it, "
-                           "or choose another --out.")
+        raise TinyOptError(f"A search '{study_name}' already exists in {storage}: continue it with --resume "
+                           "(Resume in the Explore tab), or choose another folder.")
     with warnings.catch_warnings():  # heartbeats, multivariate TPE and metric names are "experimental"
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if "://" in storage:  # heartbeats: a trial whose process was killed is failed, not left running
@@ -233,16 +238,25 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
         trial.set_user_attr("violations", [v[0] for v in violations if v[1] > 0])
         trial.set_user_attr("recipe", recipe.to_dict())
         trial.set_user_attr("variant", m.name)
+        trial.set_user_attr("original_accuracy", measure(base_m, "accuracy"))  # for the accuracy floor
         trial.set_user_attr("folder", str(folder))
+        on_variant(trial.number, result)
         return values
+
+    def after(study, frozen):
+        on_trial(frozen)
+        if should_stop():
+            study.stop()
 
     done, rounds = _finished(study), 0
     while done < trials and rounds < 3:  # failed trials do not count: a few more rounds make up for them
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.optimize(objective, n_trials=trials - done, catch=(TinyOptError,),
-                           callbacks=[lambda s, t: on_trial(t)])
+                           callbacks=[after])
         done, rounds = _finished(study), rounds + 1
+        if should_stop():
+            break
     result = collect(study, objectives)
     write_front(result, out)
     return result
@@ -319,10 +333,15 @@ def collect(study, objectives) -> SearchResult:
             result.trials.append(TrialResult(t.number, values, not violations, violations,
                                              t.user_attrs.get("recipe", {}), t.user_attrs.get("variant", ""),
                                              t.user_attrs.get("folder", ""), worker=t.user_attrs.get("worker", "")))
-    feasible = [t for t in result.trials if t.feasible]
-    for t in feasible:
-        t.front = not any(dominates(o, t, objectives) for o in feasible if o is not t)
+    mark_front(result.trials, objectives)
     return result
+
+
+def mark_front(trials: list, objectives) -> None:
+    """Set `front` on the feasible trials no other feasible trial dominates."""
+    feasible = [t for t in trials if t.feasible]
+    for t in trials:
+        t.front = t.feasible and not any(dominates(o, t, objectives) for o in feasible if o is not t)
 
 
 def dominates(a: TrialResult, b: TrialResult, objectives) -> bool:

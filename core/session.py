@@ -27,6 +27,9 @@ class Session:
         self.original: Artifact | None = None
         self.result: RunResult | None = None
         self._labels: list = []  # class names, when the data came from a finished run's report
+        # A search's trial variants (core/search.py), exportable like a run's: name -> (Variant,
+        # the original's metrics, the trial's recipe)
+        self.found: dict = {}
 
     # ------------------------------------------------------------------ state
     @property
@@ -42,10 +45,11 @@ class Session:
         return list(getattr(self.dataset, "labels", None) or self._labels)
 
     def variant(self, name: str) -> Variant:
-        for v in self.variants:
+        every = [*self.variants, *(v for v, _, _ in self.found.values())]
+        for v in every:
             if v.name == name:
                 return v
-        known = ", ".join(v.name for v in self.variants) or "none: run the recipe first"
+        known = ", ".join(v.name for v in every) or "none: run the recipe first"
         raise ExportError(f"No variant '{name}' in this session; variants: {known}.")
 
     # ------------------------------------------------------------------ operations
@@ -60,7 +64,7 @@ class Session:
             art = reference_model(self.recipe, ctx)
         else:
             art = load_model(self.recipe.model, trust_model_code=self.trust_model_code)
-        self.original, self.result = art, None
+        self.original, self.result, self.found = art, None, {}
         return art
 
     def run(self, ctx: Context | None = None, on_variant=lambda v: None, *, tflm: bool = True) -> RunResult:
@@ -127,7 +131,9 @@ class Session:
         and its Makefile builds for that CPU."""
         from core.export import export_package
 
-        if self.result is None and name == "original" and self.original is not None:
+        if name in self.found:
+            v, base, recipe = self.found[name]
+        elif self.result is None and name == "original" and self.original is not None:
             v, base, recipe = Variant(self.original, None), None, None  # a model file, no run
         else:
             v, base, recipe = self.variant(name), self.variants[0].metrics, self.recipe
