@@ -171,7 +171,8 @@ def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: 
             return
         state = {"COMPLETE": "complete", "FAIL": "failed"}.get(t.state.name) or (
             "invalid" if "invalid" in attrs else "ruled out" if "ruled_out" in attrs else "not measured")
-        note = attrs.get("invalid") or attrs.get("ruled_out") or ", ".join(attrs.get("unmeasured", []))
+        note = (attrs.get("invalid") or attrs.get("ruled_out") or attrs.get("error")
+                or ", ".join(attrs.get("unmeasured", [])))
         values = dict(zip(objectives, t.values)) if t.values else {}
         steps = attrs.get("recipe", {}).get("steps") or _drawn(t.params)
         emit(TrialPayload(t.number, state, values, not attrs.get("violations"), attrs.get("violations", []),

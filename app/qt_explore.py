@@ -19,6 +19,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from core.search import describe
+
 AXIS = {"flash": "flash: model bytes", "ram": "RAM: arena bytes", "accuracy": "accuracy (fidelity without labels)",
         "latency": "latency (instructions on the core, else host ms)"}
 GREY, FRONT_PEN = (170, 170, 170, 150), pg.mkPen((20, 20, 20), width=2)
@@ -36,21 +38,6 @@ class Point:
     front: bool = False
     best: bool = False
     extra: dict = field(default_factory=dict)
-
-
-def describe(steps: list) -> str:
-    """A trial's sequence in a line: prune 0.70 → qat → int8 → graph."""
-    parts = []
-    for s in steps:
-        p = s.get("params", {})
-        if s["name"] == "quantize":
-            parts.append("+".join(p.get("modes", ["quantize"])))
-            continue
-        shown = {"prune": "final_sparsity", "cluster": "clusters", "separable": "rank",
-                 "compress": "index_bits"}.get(s["name"])
-        value = p.get(shown) if shown else None
-        parts.append(s["name"] + (f" {value:g}" if isinstance(value, (int, float)) else ""))
-    return " → ".join(parts) or "—"
 
 
 def _fmt(objective: str, value) -> str:
@@ -121,6 +108,8 @@ class ExploreWidget(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.showGrid(x=True, y=True, alpha=0.3)
         self.plot.getAxis("left").setWidth(64)
+        for axis in ("left", "bottom"):  # bytes and accuracy as they are, not "x0.001"
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
         self.scatter = pg.ScatterPlotItem(hoverable=True, tip=self._tip, hoverPen=pg.mkPen("r", width=2))
         self.scatter.sigClicked.connect(self._on_clicked)
         self.scatter.sigHovered.connect(self._on_hovered)
@@ -129,8 +118,10 @@ class ExploreWidget(QWidget):
                                            label="budget", labelOpts={"position": 0.95, "color": (200, 40, 40)})
         self.floor_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((200, 40, 40), width=1.5, style=pg.QtCore.Qt.DotLine),
                                           label="accuracy floor", labelOpts={"position": 0.1, "color": (200, 40, 40)})
-        for item in (self.front_line, self.scatter, self.budget_line, self.floor_line):
+        for item in (self.front_line, self.scatter):
             self.plot.addItem(item)
+        for item in (self.budget_line, self.floor_line):  # the view fits the points, not a far budget
+            self.plot.addItem(item, ignoreBounds=True)
         layout.addWidget(self.plot, 1)
         self.legend = QLabel()
         self.progress = QLabel("Search the sequences for this model: the Pareto front and the best variant for "
@@ -279,9 +270,13 @@ class ExploreWidget(QWidget):
         self.front_line.setData([p.values[x] for p in front], [p.values[y] for p in front])
         budget = {"flash": getattr(self.device, "flash", None), "ram": getattr(self.device, "ram", None)}.get(x)
         self.budget_line.setVisible(budget is not None and bool(points))
+        where = ""
         if budget is not None:
             self.budget_line.setValue(budget)
             self.budget_line.label.setFormat(f"{x} budget {budget // 1024} KB")
+            if points and budget > max(p.values[x] for p in points) * 1.5:
+                where = f"The {x} budget ({budget // 1024} KB) is far to the right: every point is within it. "
+                self.plot.enableAutoRange()
         drop = self.max_drop.value()
         floor = None if self.original_accuracy is None or drop < 0 or y != "accuracy" else \
             self.original_accuracy - drop / 100
@@ -289,7 +284,7 @@ class ExploreWidget(QWidget):
         if floor is not None:
             self.floor_line.setValue(floor)
         self.legend.setText(
-            ("Colour: " + AXIS[colour].split(":")[0] + " (dark = small, yellow = large). " if colour else "")
+            where + ("Colour: " + AXIS[colour].split(":")[0] + " (dark = small, yellow = large). " if colour else "")
             + "Grey: breaks the device budget or the accuracy floor. Ringed and joined: the Pareto front; "
               "star: the best variant for the device. Hover a point for its sequence; click it to compare "
               "and export it in the results table.")

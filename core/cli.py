@@ -310,7 +310,8 @@ def cmd_search(args) -> int:
               + (f" ({t.user_attrs['invalid'][:90]})" if "invalid" in t.user_attrs else "")
               + (f" (not measured: {', '.join(t.user_attrs['unmeasured'])})" if "unmeasured" in t.user_attrs else "")
               + (f" ({t.user_attrs['ruled_out']})" if "ruled_out" in t.user_attrs else "")
-              + (" (not run: the total is reached)" if "surplus" in t.user_attrs else ""),
+              + (" (not run: the total is reached)" if "surplus" in t.user_attrs else "")
+              + (f" ({t.user_attrs['error']})" if "error" in t.user_attrs else ""),
               file=sys.stderr)
 
     result = search(recipe, args.out, trials=args.trials, objectives=args.objectives.split(","), budget=budget,

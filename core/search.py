@@ -59,6 +59,8 @@ class TrialResult:
     folder: str
     front: bool = False
     worker: str = ""  # host:pid of the process that ran it
+    seconds: float = 0.0  # wall time of the trial
+    reused: int = 0  # fine-tuned steps it took from earlier trials (core/prefixes.py)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -214,8 +216,15 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
             raise optuna.TrialPruned(why)
         from core.runner import run_recipe
 
-        result = run_recipe(recipe, ctx, original=original, trust_model_code=trust_model_code,
-                            prefixes=prefixes, evaluate_steps=False)
+        hits = prefixes.hits
+        try:
+            result = run_recipe(recipe, ctx, original=original, trust_model_code=trust_model_code,
+                                prefixes=prefixes, evaluate_steps=False)
+        except Exception as exc:  # one trial's failure (a library error too) must not end the search
+            trial.set_user_attr("error", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300]}"
+                                if str(exc).strip() else type(exc).__name__)
+            raise
+        trial.set_user_attr("reused_steps", prefixes.hits - hits)  # fine-tuned steps taken from earlier trials
         if result.cancelled:
             raise KeyboardInterrupt
         if len(result.variants) < 2:
@@ -252,7 +261,7 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     while done < trials and rounds < 3:  # failed trials do not count: a few more rounds make up for them
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study.optimize(objective, n_trials=trials - done, catch=(TinyOptError,),
+            study.optimize(objective, n_trials=trials - done, catch=(Exception,),
                            callbacks=[after])
         done, rounds = _finished(study), rounds + 1
         if should_stop():
@@ -332,7 +341,9 @@ def collect(study, objectives) -> SearchResult:
             violations = t.user_attrs.get("violations", [])
             result.trials.append(TrialResult(t.number, values, not violations, violations,
                                              t.user_attrs.get("recipe", {}), t.user_attrs.get("variant", ""),
-                                             t.user_attrs.get("folder", ""), worker=t.user_attrs.get("worker", "")))
+                                             t.user_attrs.get("folder", ""), worker=t.user_attrs.get("worker", ""),
+                                             seconds=t.duration.total_seconds() if t.duration else 0.0,
+                                             reused=t.user_attrs.get("reused_steps", 0)))
     mark_front(result.trials, objectives)
     return result
 
@@ -370,9 +381,7 @@ def table(result: SearchResult) -> str:
     head = ["trial", *result.objectives, "feasible", "front", "sequence"]
     rows = []
     for t in sorted(result.trials, key=lambda t: (not t.front, t.number)):
-        seq = ", ".join(s["name"] + ("" if not s.get("params") else ":" + "/".join(
-            f"{v if not isinstance(v, list) else '+'.join(v)}" for k, v in s["params"].items()
-            if k in SEARCHED.get(s["name"], ()))) for s in t.recipe.get("steps", []))
+        seq = describe(t.recipe.get("steps", []))
         rows.append([str(t.number), *(_fmt(o, t.values[o]) for o in result.objectives),
                      "yes" if t.feasible else "no: " + "; ".join(t.violations), "*" if t.front else "", seq])
     widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
@@ -387,3 +396,16 @@ def _fmt(objective: str, value: float) -> str:
     if objective == "latency":
         return f"{value:,.0f}" if value > 1000 else f"{value:.3f}"
     return f"{value:.4f}"
+
+
+def describe(steps: list) -> str:
+    """A trial's sequence in a line, with what the search varied: prune 0.7 → qat → int8 → graph."""
+    parts = []
+    for step in steps:
+        params = step.get("params", {})
+        if step["name"] == "quantize":
+            parts.append("+".join(params.get("modes", ["quantize"])))
+            continue
+        shown = [params[k] for k in SEARCHED.get(step["name"], ()) if isinstance(params.get(k), (int, float))]
+        parts.append(" ".join([step["name"], *(f"{v:g}" for v in shown)]))
+    return " → ".join(parts) or "-"

@@ -69,9 +69,18 @@ class ClusterStep(Step):
         if not targets:
             raise SequenceError("Clustering: no layer left to cluster (every kernel layer is skipped).")
 
+        # A layer with fewer weights to cluster than clusters (a small kernel pruned hard: 13 non-zero
+        # weights for 16 clusters) makes tfmot's k-means++ fail: it gets one cluster per weight.
+        counts = {layer.name: int(np.count_nonzero(w) if keep_zeros else w.size)
+                  for layer in kernel_layers(model) if layer.name in targets for w in layer.get_weights()[:1]}
+        for name, n in counts.items():
+            if n < p.clusters:
+                ctx.log(f"cluster: {name} has {n} {'non-zero ' if keep_zeros else ''}weights: {max(n, 1)} "
+                        f"clusters instead of {p.clusters}")
+
         def wrap(layer):  # our own copy: wrapping its built layers keeps their weights
             if layer.name in targets:
-                return cluster_weights(layer, number_of_clusters=p.clusters,
+                return cluster_weights(layer, number_of_clusters=max(1, min(p.clusters, counts[layer.name])),
                                        cluster_centroids_init=init, **extra)
             return layer
 

@@ -152,3 +152,14 @@ def test_prune_then_cluster_in_a_fresh_process(reference_h5, tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "keeping zeros" in proc.stderr and (tmp_path / "out" / "pruned+clustered.h5").exists()
+
+
+def test_clustering_a_hard_pruned_kernel_with_more_clusters_than_weights(pruned, adapted_mnist):
+    """80 % pruned, the reference's 108-weight conv keeps about 22 non-zero weights: 32 clusters
+    made tfmot's k-means++ fail (found by the search). Each weight is then its own cluster."""
+    lines = []
+    out = ClusterStep(clusters=32, epochs=1).run(pruned, Context(dataset=adapted_mnist, log=lines.append))[0]
+    conv = next(layer for layer in kernel_layers(out.model) if "conv" in layer.name)
+    kernel = conv.get_weights()[0]
+    assert np.count_nonzero(kernel) < 32 and np.unique(kernel[kernel != 0]).size <= np.count_nonzero(kernel)
+    assert any("clusters instead of 32" in line for line in lines)
