@@ -170,8 +170,9 @@ def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: 
         if "surplus" in attrs:
             return
         state = {"COMPLETE": "complete", "FAIL": "failed"}.get(t.state.name) or (
-            "invalid" if "invalid" in attrs else "ruled out" if "ruled_out" in attrs else "not measured")
-        note = (attrs.get("invalid") or attrs.get("ruled_out") or attrs.get("error")
+            "invalid" if "invalid" in attrs else "ruled out" if "ruled_out" in attrs else
+            "refused" if "refused" in attrs else "not measured")
+        note = (attrs.get("invalid") or attrs.get("ruled_out") or attrs.get("error") or attrs.get("refused")
                 or ", ".join(attrs.get("unmeasured", [])))
         values = dict(zip(objectives, t.values)) if t.values else {}
         steps = attrs.get("recipe", {}).get("steps") or _drawn(t.params)
@@ -187,7 +188,9 @@ def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: 
     best = result.best_for_device()
     return {"cancelled": ctx.cancel.cancelled, "front": [t.number for t in result.front],
             "best": best.number if best else None, "finished": len(result.trials), "invalid": result.invalid,
-            "ruled_out": len(result.ruled_out), "failed": result.failed, "out": str(out_dir),
+            "ruled_out": len(result.ruled_out), "unmeasured": result.unmeasured, "refused": result.refused,
+            "failed": result.failed,
+            "out": str(out_dir),
             "trials": [t.to_dict() for t in result.trials]}  # with those of earlier sessions (--resume)
 
 

@@ -24,7 +24,7 @@ from core.search import describe
 AXIS = {"flash": "flash: model bytes", "ram": "RAM: arena bytes", "accuracy": "accuracy (fidelity without labels)",
         "latency": "latency (instructions on the core, else host ms)"}
 GREY, FRONT_PEN = (170, 170, 170, 150), pg.mkPen((20, 20, 20), width=2)
-COUNTED = ("complete", "invalid", "ruled out", "not measured")  # states that count towards the total
+COUNTED = ("complete", "invalid", "ruled out", "refused", "not measured")  # states that count towards the total
 
 
 @dataclass
@@ -213,7 +213,9 @@ class ExploreWidget(QWidget):
         what = "Stopped after the running trial: " if result.get("cancelled") else "Done: "
         self.progress.setText(
             f"{what}{kept}, {len(front)} on the front, {result.get('invalid', 0)} invalid draws never run, "
-            f"{result.get('ruled_out', 0)} ruled out before fine-tuning, {result.get('failed', 0)} failed. "
+            f"{result.get('ruled_out', 0)} ruled out before fine-tuning, {result.get('refused', 0)} refused by a "
+            f"step, {result.get('unmeasured', 0)} not "
+            f"measurable (no TFLM arena), {result.get('failed', 0)} failed. "
             + (f"Best for the device: trial {best.number} ({describe(best.steps)}). " if best else
                "No trial fits the budget and the accuracy floor. ")
             + f"Saved in {result.get('out', '')}.")

@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--storage", default=None, help="an Optuna storage URL shared by several machines, e.g. "
                    "postgresql://user@host/db (default: sqlite in --out)")
     s.add_argument("--study", default=None, help="the study's name (the same on every machine)")
+    s.add_argument("--no-presets", action="store_true", help="do not start from the presets' sequences "
+                   "(by default the first trials, up to a third, are the presets that lie in the search space)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--trust-model-code", action="store_true")
     _target_options(s)
@@ -311,16 +313,19 @@ def cmd_search(args) -> int:
               + (f" (not measured: {', '.join(t.user_attrs['unmeasured'])})" if "unmeasured" in t.user_attrs else "")
               + (f" ({t.user_attrs['ruled_out']})" if "ruled_out" in t.user_attrs else "")
               + (" (not run: the total is reached)" if "surplus" in t.user_attrs else "")
-              + (f" ({t.user_attrs['error']})" if "error" in t.user_attrs else ""),
+              + (f" ({t.user_attrs['error']})" if "error" in t.user_attrs else "")
+              + (f" (refused: {t.user_attrs['refused']})" if "refused" in t.user_attrs else ""),
               file=sys.stderr)
 
     result = search(recipe, args.out, trials=args.trials, objectives=args.objectives.split(","), budget=budget,
                     epochs=args.epochs, storage=args.storage, study_name=args.study, resume=args.resume,
-                    ctx=Context(log=lambda m: None), trust_model_code=args.trust_model_code, on_trial=on_trial)
+                    ctx=Context(log=lambda m: None), trust_model_code=args.trust_model_code, on_trial=on_trial,
+                    presets=not args.no_presets)
     print(table(result))
     best = result.best_for_device()
     print(f"\n{len(result.trials)} trials finished, {len(result.front)} on the front, {result.invalid} invalid "
           f"draws refused before running, {len(result.ruled_out)} ruled out by the budget before fine-tuning, "
+          f"{result.refused} refused by a step, {result.unmeasured} not measurable (no TFLM arena), "
           f"{result.failed} failed.")
     print(f"Best for the budget: trial {best.number} ({best.folder})" if best else
           "No trial fits the budget and the accuracy floor.")

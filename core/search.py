@@ -27,13 +27,13 @@ from core.recipe import Recipe
 from core.steps import REGISTRY
 
 # The order components run in when they are on: Keras steps, the conversion, then TFLite steps.
-ORDER = ("separable", "prune", "cluster", "qat", "quantize", "graph", "compress")
+ORDER = ("separable", "prune", "cluster", "qat", "quantize", "graph", "strip", "compress")
 # What the search varies of each component (names of its parameters).
 SEARCHED = {"separable": ("rank",), "prune": ("final_sparsity",), "cluster": ("clusters",), "qat": (),
-            "quantize": ("modes",), "graph": (), "compress": ("index_bits",)}
+            "quantize": ("modes",), "graph": (), "strip": (), "compress": ("index_bits",)}
 # Narrower than the descriptions allow where the rest is never worth a trial; always inside them.
 LIMITS = {("separable", "rank"): (1, 4), ("prune", "final_sparsity"): (0.3, 0.9),
-          ("cluster", "clusters"): (4, 64), ("compress", "index_bits"): (2, 6)}
+          ("cluster", "clusters"): (4, 64), ("compress", "index_bits"): (0, 6)}  # 0: the fewest that fit
 MODES = ("int8", "full-int", "float16", "dynamic")  # one PTQ mode per trial: a trial is one variant
 TRAINING = ("separable", "prune", "cluster", "qat")
 OBJECTIVES = ("flash", "ram", "accuracy", "latency")
@@ -72,6 +72,8 @@ class SearchResult:
     invalid: int = 0  # draws refused by Sequence.validate (never run)
     failed: int = 0
     ruled_out: list = field(default_factory=list)  # (trial, why): stopped before fine-tuning
+    refused: int = 0  # trials a step refused while running (e.g. LUT compression of a hybrid model)
+    unmeasured: int = 0  # variants an objective could not be measured for (no TFLM arena: float16, dynamic)
     objectives: tuple = ()
 
     @property
@@ -79,9 +81,12 @@ class SearchResult:
         return [t for t in self.trials if t.front]
 
     def best_for_device(self) -> TrialResult | None:
-        """The smallest feasible variant (flash + RAM), within the accuracy floor."""
+        """The smallest feasible variant (flash + RAM), within the accuracy floor; of equally small
+        ones, the most accurate (then the fastest)."""
         feasible = [t for t in self.trials if t.feasible and t.values.get("flash") is not None]
-        return min(feasible, key=lambda t: t.values["flash"] + (t.values.get("ram") or 0), default=None)
+        return min(feasible, key=lambda t: (t.values["flash"] + (t.values.get("ram") or 0),
+                                            -(t.values.get("accuracy") or 0), t.values.get("latency") or 0),
+                   default=None)
 
 
 def measure(metrics, objective: str) -> float | None:
@@ -135,7 +140,8 @@ def _suggest(trial, step: str, p):
     if p.kind == "bool":
         return trial.suggest_categorical(key, [False, True])
     low, high = LIMITS.get((step, p.name), (p.min, p.max))
-    low, high = max(low, p.min), min(high, p.max)
+    special = getattr(p, "special", None) or {}
+    low, high = (low if low in special else max(low, p.min)), min(high, p.max)
     if p.kind == "int":
         return trial.suggest_int(key, int(low), int(high), log=high / max(low, 1) >= 8)
     return round(trial.suggest_float(key, float(low), float(high), step=0.05), 2)
@@ -145,13 +151,15 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
            budget: Budget | None = None, epochs: int = 1, storage: str | None = None,
            study_name: str | None = None, resume: bool = False, ctx=None, trust_model_code: bool = False,
            on_trial=lambda t: None, on_variant=lambda number, run: None,
-           should_stop=lambda: False) -> SearchResult:
+           should_stop=lambda: False, presets: bool = True) -> SearchResult:
     """Run (or resume) a search until `trials` trials have finished; return every finished trial
     with the Pareto front marked. `storage` is an Optuna storage URL (default: SQLite in `out_dir`).
 
     `on_trial(frozen_trial)` follows every trial, `on_variant(number, core.runner.RunResult)` every
     trial that made a variant (the original first, the trial's variant last); once `should_stop()` is true the search ends after the running trial, and
-    every finished one is kept (the window's Cancel)."""
+    every finished one is kept (the window's Cancel). With `presets`, the first trials are the
+    presets' sequences (core/presets.py) that lie in the search space, so the front starts from
+    what an expert would try first."""
     import optuna
 
     from core.runner import prepare
@@ -177,15 +185,28 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
                            "(Resume in the Explore tab), or choose another folder.")
     with warnings.catch_warnings():  # heartbeats, multivariate TPE and metric names are "experimental"
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        url = storage
         if "://" in storage:  # heartbeats: a trial whose process was killed is failed, not left running
             storage = optuna.storages.RDBStorage(storage, heartbeat_interval=30, grace_period=90)
         sampler = optuna.samplers.TPESampler(seed=base.seed, multivariate=True, n_startup_trials=min(10, trials))
-        study = optuna.create_study(storage=storage, study_name=study_name, load_if_exists=True, sampler=sampler,
-                                    directions=[direction(o) for o in objectives])
+        directions = [direction(o) for o in objectives]
+        try:  # the storage creates a study once: of several workers, exactly one is its creator
+            study = optuna.create_study(storage=storage, study_name=study_name, sampler=sampler, directions=directions)
+            created = True
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(storage=storage, study_name=study_name, sampler=sampler)
+            created = False
+        if study.directions != [optuna.study.StudyDirection[d.upper()] for d in directions]:
+            raise TinyOptError(f"The search '{study_name}' in {url} has other objectives: give the same "
+                               "--objectives, or another --study.")
         study.set_metric_names(list(objectives))
     if not shared:  # the folder's own file has one worker: a trial left running was stopped with it
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+    if presets and kind == "keras" and created:  # by the creator only: workers never run one twice
+        # a third of the trials at most, so a short search still explores
+        for params in preset_params()[: max(1, trials // 3)]:
+            study.enqueue_trial(params)
     prefixes = Prefixes()  # fine-tuned prefixes shared by this worker's trials
     worker = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -220,6 +241,9 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
         try:
             result = run_recipe(recipe, ctx, original=original, trust_model_code=trust_model_code,
                                 prefixes=prefixes, evaluate_steps=False)
+        except TinyOptError as exc:  # a step refused this combination (compressing a hybrid model, say)
+            trial.set_user_attr("refused", str(exc).strip().splitlines()[0][:300])
+            raise optuna.TrialPruned(str(exc)) from None
         except Exception as exc:  # one trial's failure (a library error too) must not end the search
             trial.set_user_attr("error", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300]}"
                                 if str(exc).strip() else type(exc).__name__)
@@ -269,6 +293,34 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     result = collect(study, objectives)
     write_front(result, out)
     return result
+
+
+def preset_params() -> list[dict]:
+    """The presets as trial parameters (one PTQ mode each: int8 where the preset has it), for those
+    whose steps and values the search space holds; in preset order, without repeats."""
+    from core.presets import PRESETS
+
+    out = []
+    for preset in PRESETS.values():
+        names = [s["name"] for s in preset.steps]
+        if any(n not in ORDER for n in names) or names != sorted(names, key=ORDER.index):
+            continue
+        params, fits = {n: n in names for n in ORDER if n != "quantize"}, True
+        for step in preset.steps:
+            described = {p.name: p for p in REGISTRY[step["name"]].describe()}
+            for pname in SEARCHED[step["name"]]:
+                value = step.get("params", {}).get(pname, described[pname].default)
+                if pname == "modes":
+                    # integer modes only: float16 and dynamic-range variants have no TFLM arena
+                    value = "int8" if "int8" in value else ("full-int" if "full-int" in value else None)
+                    fits &= value is not None
+                else:
+                    low, high = LIMITS.get((step["name"], pname), (described[pname].min, described[pname].max))
+                    fits &= low <= value <= high
+                params[f"{step['name']}.{pname}"] = value
+        if fits and params not in out:
+            out.append(params)
+    return out
 
 
 def _surplus(study, trial, total: int) -> bool:
@@ -332,6 +384,10 @@ def collect(study, objectives) -> SearchResult:
     for t in study.get_trials(deepcopy=False):
         if t.state == optuna.trial.TrialState.PRUNED and "invalid" in t.user_attrs:
             result.invalid += 1
+        elif t.state == optuna.trial.TrialState.PRUNED and "refused" in t.user_attrs:
+            result.refused += 1
+        elif t.state == optuna.trial.TrialState.PRUNED and "unmeasured" in t.user_attrs:
+            result.unmeasured += 1
         elif t.state == optuna.trial.TrialState.PRUNED and "ruled_out" in t.user_attrs:
             result.ruled_out.append((t.number, t.user_attrs["ruled_out"]))
         elif t.state == optuna.trial.TrialState.FAIL:
@@ -372,7 +428,8 @@ def write_front(result: SearchResult, out: Path) -> None:
     best = result.best_for_device()
     (out / "front.json").write_text(json.dumps({
         "objectives": list(result.objectives), "invalid_draws": result.invalid, "failed": result.failed,
-        "ruled_out": [{"number": n, "why": why} for n, why in result.ruled_out],
+        "ruled_out": [{"number": n, "why": why} for n, why in result.ruled_out], "unmeasured": result.unmeasured,
+        "refused": result.refused,
         "front": [t.to_dict() for t in result.front], "trials": [t.to_dict() for t in result.trials],
         "best_for_device": best.to_dict() if best else None}, indent=2, sort_keys=True) + "\n")
 

@@ -105,3 +105,23 @@ def test_a_killed_search_resumes_with_its_finished_trials(reference_h5, tmp_path
                               storage=f"sqlite:///{out / 'search.db'}")
     assert len([t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED") and "surplus" not in t.user_attrs]) == 4
     assert {int(n) for n in before} <= {t["number"] for t in front["trials"]}
+
+
+def test_presets_seed_the_search_as_valid_draws_of_its_space():
+    """The presets the search starts from are draws of its own space (FixedTrial replays them
+    through the same suggest calls) and orders Sequence.validate accepts."""
+    import optuna
+
+    from core.presets import PRESETS
+    from core.recipe import Recipe
+    from core.search import draw, preset_params
+
+    seeded = preset_params()
+    assert len(seeded) >= 5
+    names = set()
+    for params in seeded:
+        steps = draw(optuna.trial.FixedTrial(params), "keras", 1)
+        Recipe.from_dict({"model": "reference", "steps": steps}).sequence().validate("keras")
+        names.add(tuple(s["name"] for s in steps))
+    smallest = tuple(s["name"] for s in PRESETS["smallest-tflm"].steps)
+    assert smallest in names and ("quantize",) in names
