@@ -166,23 +166,26 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     from core.steps.base import Context
 
     objectives = tuple(objectives)
-    unknown = [o for o in objectives if o not in OBJECTIVES]
-    if unknown or len(objectives) < 2:
-        raise TinyOptError(f"Objectives: give two or more of {', '.join(OBJECTIVES)} (not {', '.join(unknown)}).")
     budget = budget or Budget()
+    check_settings(objectives, trials, epochs, budget)  # before minutes of loading and training
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{(out / 'search.db').resolve()}"
     study_name = study_name or f"tinyopt-{base.digest()}"
     ctx = ctx or Context()
-    original, _ = prepare(base, ctx, trust_model_code=trust_model_code)
-    kind = str(original.kind)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     shared = "://" in storage and not storage.startswith("sqlite:///" + str(out.resolve()))
-    exists = study_name in optuna.study.get_all_study_names(storage)  # before heartbeats wrap it
+    try:  # the storage first: a wrong URL is told at once, not after loading the model
+        exists = study_name in optuna.study.get_all_study_names(storage)  # before heartbeats wrap it
+    except Exception as exc:  # SQLAlchemy's errors: no server, wrong password, no driver, bad URL
+        first = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+        raise TinyOptError(f"Cannot open the search storage {shown(storage)}: {first}. Check the URL "
+                           "(postgresql://user:password@host:port/database, or sqlite:///file.db) and the server.") from None
     if exists and not resume and not shared:  # on a shared storage, joining the study is the point
-        raise TinyOptError(f"A search '{study_name}' already exists in {storage}: continue it with --resume "
+        raise TinyOptError(f"A search '{study_name}' already exists in {shown(storage)}: continue it with --resume "
                            "(Resume in the Explore tab), or choose another folder.")
+    original, _ = prepare(base, ctx, trust_model_code=trust_model_code)
+    kind = str(original.kind)
     with warnings.catch_warnings():  # heartbeats, multivariate TPE and metric names are "experimental"
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         url = storage
@@ -197,7 +200,7 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
             study = optuna.load_study(storage=storage, study_name=study_name, sampler=sampler)
             created = False
         if study.directions != [optuna.study.StudyDirection[d.upper()] for d in directions]:
-            raise TinyOptError(f"The search '{study_name}' in {url} has other objectives: give the same "
+            raise TinyOptError(f"The search '{study_name}' in {shown(url)} has other objectives: give the same "
                                "--objectives, or another --study.")
         study.set_metric_names(list(objectives))
     if not shared:  # the folder's own file has one worker: a trial left running was stopped with it
@@ -293,6 +296,40 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     result = collect(study, objectives)
     write_front(result, out)
     return result
+
+
+def shown(url: str) -> str:
+    """A storage URL fit for messages and logs: its password replaced by ***."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy parses: say nothing of what it holds after the scheme
+        return url.split("://", 1)[0] + "://…" if "://" in url else url
+
+
+def check_settings(objectives: tuple, trials, epochs, budget: Budget) -> None:
+    """Refuse settings that cannot make a search, naming the setting and what it takes."""
+    from core.steps.training import MAX_EPOCHS
+
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    unknown = [o for o in objectives if o not in OBJECTIVES]
+    if unknown or len(set(objectives)) < 2 or len(set(objectives)) != len(objectives):
+        raise TinyOptError(f"Objectives: give two or more different ones of {', '.join(OBJECTIVES)}"
+                           + (f" (not {', '.join(map(str, unknown))})." if unknown else f" (not {', '.join(objectives)})."))
+    if not whole(trials) or not 1 <= trials <= 100_000:
+        raise TinyOptError(f"Trials: give a whole number from 1 to 100,000 (not {trials!r}).")
+    if not whole(epochs) or not 1 <= epochs <= MAX_EPOCHS:
+        raise TinyOptError(f"Epochs: give a whole number of fine-tuning epochs from 1 to {MAX_EPOCHS} (not {epochs!r}).")
+    for name, value in (("RAM", budget.ram), ("flash", budget.flash)):
+        if value is not None and (not whole(value) or value <= 0):
+            raise TinyOptError(f"The {name} budget must be a positive number of bytes (not {value!r}).")
+    drop = budget.max_drop
+    if drop is not None and (isinstance(drop, bool) or not isinstance(drop, (int, float))
+                             or not 0 <= drop <= 100 or not math.isfinite(drop)):
+        raise TinyOptError(f"Max drop: give the accuracy points a variant may lose, from 0 to 100 (not {drop!r}).")
 
 
 def preset_params() -> list[dict]:

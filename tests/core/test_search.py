@@ -125,3 +125,25 @@ def test_presets_seed_the_search_as_valid_draws_of_its_space():
         names.add(tuple(s["name"] for s in steps))
     smallest = tuple(s["name"] for s in PRESETS["smallest-tflm"].steps)
     assert smallest in names and ("quantize",) in names
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"trials": 0}, "Trials"), ({"trials": True}, "Trials"), ({"trials": 2.5}, "Trials"),
+    ({"epochs": 0}, "Epochs"), ({"objectives": ("flash",)}, "Objectives"),
+    ({"objectives": ("flash", "flash")}, "Objectives"), ({"objectives": ("flash", "speed")}, "speed"),
+    ({"budget": "ram"}, "RAM"), ({"budget": "drop"}, "Max drop"), ({"budget": "nan"}, "Max drop"),
+    ({"storage": "postgresql://someone:s3cret@127.0.0.1:1/db"}, "Cannot open the search storage"),
+])
+def test_wrong_settings_are_refused_before_the_model_loads(settings, message, tmp_path):
+    """Each refusal names the setting; none waits for the model (this one does not exist) and none
+    shows a storage password."""
+    from core.errors import TinyOptError
+    from core.recipe import Recipe
+    from core.search import Budget, search
+
+    budget = {"ram": Budget(ram=-5), "drop": Budget(max_drop=-1.0), "nan": Budget(max_drop=float("nan"))}
+    kwargs = {"trials": 3, **settings}
+    kwargs["budget"] = budget.get(settings.get("budget"))
+    with pytest.raises(TinyOptError, match=message) as err:
+        search(Recipe(model=str(tmp_path / "absent.h5")), tmp_path / "out", **kwargs)
+    assert "s3cret" not in str(err.value) and "absent.h5" not in str(err.value)
