@@ -147,6 +147,7 @@ def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: 
     base = Recipe.from_dict(recipe_dict)
     if _session is None:
         _session = Session(base, trust_model_code=trust_model_code)
+    _session.found = {}  # the last search's trials only: a long session does not grow with every search
     made, originals, sent_original = {}, {}, []
 
     def on_variant(number, run):

@@ -509,8 +509,18 @@ class MainWindow(QMainWindow):
                        recipe.to_dict(), request["trials"], request["objectives"], budget, request["out"],
                        request["epochs"], request["resume"], bool(self.loaded.trust_model_code)):
             self.searching = True
+            self._drop_trial_rows()  # the engine keeps only this search's trials
             self.explore.start(request["trials"])
             self.tabs.setCurrentWidget(self.explore)
+
+    def _drop_trial_rows(self) -> None:
+        trials = {id(v) for v in self.explore.variants()}
+        kept = [p for p in self.payloads if id(p) not in trials]
+        if len(kept) != len(self.payloads):
+            self.payloads = [] if len(kept) == 1 and kept[0] is self.explore.original else kept
+            self.results.clearVariants()
+            for p in self.payloads:
+                self.results.addVariant(p)
 
     def _on_search_finished(self, result: dict) -> None:
         self.explore.finish(result)

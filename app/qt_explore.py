@@ -234,6 +234,10 @@ class ExploreWidget(QWidget):
         first = next(iter(self.points.values()), None)
         return list(first.values) if first else self.objectives()
 
+    def variants(self) -> list:
+        """The trials' variants this search made (app.jobs.VariantPayload)."""
+        return [p.variant for p in self.points.values() if p.variant is not None]
+
     def _show_progress(self, last: str) -> None:
         best = next((p for p in self.points.values() if p.best), None)
         eta = ""

@@ -53,6 +53,12 @@ def test_search_in_the_window_plots_trials_and_a_click_exports_one(window, qtbot
     tflite = next(package.glob("*.tflite"))
     trial = tmp_path / "search" / "trials" / f"{front.number:04d}"
     assert tflite.read_bytes() == next(trial.glob("*.tflite")).read_bytes()
+    # A new search replaces the engine's trials: their rows leave the table with them.
+    explore.trials.setValue(2)
+    explore.folder.setText(str(tmp_path / "again"))
+    explore.search_button.click()
+    assert window.payloads == [] and window.results.rowCount() == 0
+    wait_idle(qtbot, window, 900_000)
 
 
 def test_cancel_stops_after_the_running_trial_and_keeps_the_finished(window, qtbot, reference_h5, tmp_path):
