@@ -131,6 +131,7 @@ class TrialPayload:
     variant: VariantPayload | None  # the trial's variant, added to the results table on request
     original: VariantPayload | None = None  # the original's row (the first complete trial only)
     original_accuracy: float | None = None
+    earlier: bool = False  # finished before this search started (Resume)
 
 
 def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: tuple, out_dir: str,
@@ -147,6 +148,9 @@ def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: 
     base = Recipe.from_dict(recipe_dict)
     if _session is None:
         _session = Session(base, trust_model_code=trust_model_code)
+    import datetime
+
+    started = datetime.datetime.now()
     _session.found = {}  # the last search's trials only: a long session does not grow with every search
     made, originals, sent_original = {}, {}, []
 
@@ -179,7 +183,8 @@ def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: 
         steps = attrs.get("recipe", {}).get("steps") or _drawn(t.params)
         emit(TrialPayload(t.number, state, values, not attrs.get("violations"), attrs.get("violations", []),
                           steps, note, made.pop(t.number, None), originals.pop(t.number, None),
-                          attrs.get("original_accuracy")))
+                          attrs.get("original_accuracy"),
+                          t.datetime_complete is not None and t.datetime_complete < started))
 
     # Its own cancel token: the window's Cancel stops the search between trials, never inside one.
     inner = Context(seed=base.seed, progress=ctx.progress, log=ctx.log)

@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self._step_started = {}
         self.busy = False
         self.searching = False  # the running job is a search: Cancel stops it after its running trial
+        self._retiring = []  # ended jobs whose thread had not stopped yet when the next one started
         self.setWindowTitle(APP_NAME)
         icon = RESOURCES / "icons" / "tinyopt.svg"
         if icon.exists():
@@ -450,9 +451,13 @@ class MainWindow(QMainWindow):
         if self.busy:
             self._error("Busy", "Wait for the current work to finish, or cancel it.")
             return False
-        if self.job is not None:  # its thread has ended (we are not busy): release it
-            self.job.wait(5_000)
-            self.job.deleteLater()
+        if self.job is not None:  # its job has ended (we are not busy): release it once its thread has
+            old = self.job
+            if old.wait(5_000):
+                old.deleteLater()
+            else:  # deleting a QThread that still runs aborts the process
+                self._retiring.append(old)
+                old.threadFinished.connect(lambda o=old: (self._retiring.remove(o), o.deleteLater()))
         self.job = Job(self.engine, self)
         s = self.job.signals
         s.progressed.connect(self._on_progress)
@@ -749,8 +754,9 @@ class MainWindow(QMainWindow):
             self.job.cancel()  # steps stop between batches; the converter may not: then it is killed
             self.job.wait(5_000)
         self.engine.stop(timeout=2)
-        if self.job is not None:
-            self.job.wait(3_000)  # its forwarder sees the engine gone and ends
+        for job in [self.job, *self._retiring]:
+            if job is not None:
+                job.wait(10_000)  # its forwarder sees the engine gone and ends
         self.graph.stop()
 
     def closeEvent(self, event):

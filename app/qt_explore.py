@@ -134,6 +134,7 @@ class ExploreWidget(QWidget):
         self.device = None
         self.total = 0
         self.done = 0
+        self.resumed = 0  # trials a resumed search had finished before
         self.started = None
         self.original_accuracy = None
         self.original = None  # the original's VariantPayload, from the first trial that made a variant
@@ -178,7 +179,7 @@ class ExploreWidget(QWidget):
 
     # ------------------------------------------------------------------ a running search
     def start(self, total: int) -> None:
-        self.points, self.total, self.done, self.started = {}, total, 0, time.monotonic()
+        self.points, self.total, self.done, self.resumed, self.started = {}, total, 0, 0, time.monotonic()
         self.original_accuracy = self.original = None
         self.progress.setText(f"0 of {total} trials: the first one loads the model and data.")
         self._redraw()
@@ -187,6 +188,7 @@ class ExploreWidget(QWidget):
         """A finished trial (app.jobs.TrialPayload) of the running search."""
         if payload.state in COUNTED:
             self.done += 1
+            self.resumed += payload.earlier  # not timed by this run: left out of the estimate
         if payload.original is not None and self.original is None:
             self.original = payload.original
         if payload.original_accuracy is not None:
@@ -241,8 +243,9 @@ class ExploreWidget(QWidget):
     def _show_progress(self, last: str) -> None:
         best = next((p for p in self.points.values() if p.best), None)
         eta = ""
-        if self.started and 0 < self.done < self.total:
-            left = (time.monotonic() - self.started) / self.done * (self.total - self.done)
+        timed = self.done - self.resumed
+        if self.started and timed > 0 and self.done < self.total:
+            left = (time.monotonic() - self.started) / timed * (self.total - self.done)
             eta = f" · about {left / 60:.0f} min left" if left >= 90 else f" · about {left:.0f} s left"
         text = f"{self.done} of {self.total} trials{eta} · last: {last}"
         if best is not None:

@@ -12,7 +12,7 @@ import itertools
 import multiprocessing as mp
 import queue as queue_module
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from app.engine_process import engine_main
 
@@ -122,13 +122,21 @@ class Job(QObject):
         self._forwarder = _Forwarder(self._engine, self.job_id, self.signals)
         self._forwarder.moveToThread(self._thread)
         self._thread.started.connect(self._forwarder.run)
-        self.signals.finished.connect(self._thread.quit)
-        self.signals.failed.connect(self._thread.quit)
+        # Direct: quit() runs in the forwarder's own thread as it reports the end. Queued, it would
+        # wait for the GUI thread, which may itself be waiting on this thread (shutdown while a job
+        # runs): the wait timed out and Qt aborted on a QThread destroyed while running.
+        self.signals.finished.connect(self._thread.quit, Qt.DirectConnection)
+        self.signals.failed.connect(self._thread.quit, Qt.DirectConnection)
         self._thread.start()
 
     def cancel(self) -> None:
         if self.job_id is not None:
             self._engine.cancel(self.job_id)
+
+    @property
+    def threadFinished(self):
+        """QThread.finished of this job's thread."""
+        return self._thread.finished
 
     def isRunning(self) -> bool:
         return self._thread.isRunning()

@@ -155,7 +155,7 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     """Run (or resume) a search until `trials` trials have finished; return every finished trial
     with the Pareto front marked. `storage` is an Optuna storage URL (default: SQLite in `out_dir`).
 
-    `on_trial(frozen_trial)` follows every trial, `on_variant(number, core.runner.RunResult)` every
+    `on_trial(frozen_trial)` follows every trial (those a resumed study already has, first), `on_variant(number, core.runner.RunResult)` every
     trial that made a variant (the original first, the trial's variant last); once `should_stop()` is true the search ends after the running trial, and
     every finished one is kept (the window's Cancel). With `presets`, the first trials are the
     presets' sequences (core/presets.py) that lie in the search space, so the front starts from
@@ -284,6 +284,9 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
         if should_stop():
             study.stop()
 
+    for t in study.get_trials(deepcopy=False):  # a resumed search tells its earlier trials first
+        if t.state.is_finished() and "surplus" not in t.user_attrs:
+            on_trial(t)
     done, rounds = _finished(study), 0
     while done < trials and rounds < 3:  # failed trials do not count: a few more rounds make up for them
         with warnings.catch_warnings():

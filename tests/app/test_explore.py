@@ -77,3 +77,12 @@ def test_cancel_stops_after_the_running_trial_and_keeps_the_finished(window, qtb
     assert 1 <= len(saved["trials"]) < 8 and explore.done < 8
     for t in saved["trials"]:  # every finished trial kept with its variant
         assert (tmp_path / "search" / "trials" / f"{t['number']:04d}" / "metrics.json").exists()
+    # Resume: the earlier trials are drawn first (without a variant to click), then the rest runs.
+    kept = explore.done
+    explore.resume.setChecked(True)
+    explore.trials.setValue(kept + 1)
+    explore.search_button.click()
+    wait_idle(qtbot, window, 600_000)
+    assert explore.resumed == kept and explore.done == kept + 1, explore.progress.text()
+    assert {t["number"] for t in saved["trials"]} <= set(explore.points)
+    assert all(explore.points[t["number"]].variant is None for t in saved["trials"])
