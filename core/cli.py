@@ -7,6 +7,7 @@ Subcommands run headless: ``run`` (a sequence or recipe, writing variants and re
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import shutil
@@ -302,6 +303,12 @@ def cmd_search(args) -> int:
         recipe.target, recipe.kernels = target, args.kernels or "cmsis-nn"
         recipe.clock_mhz = args.clock_mhz or (device.clock_mhz if device else 0)
     recipe = Recipe.from_dict(recipe.to_dict(), "the command line")
+    if args.data is None:
+        from core.session import Session
+
+        probe = Session(recipe, trust_model_code=args.trust_model_code)
+        _default_data(probe)
+        recipe = probe.recipe
     budget = Budget(ram=args.ram_kb * 1024 if args.ram_kb else (device.ram if device else None),
                     flash=args.flash_kb * 1024 if args.flash_kb else (device.flash if device else None),
                     max_drop=args.max_drop)
@@ -341,6 +348,8 @@ def cmd_run(args) -> int:
     recipe = _recipe_from_args(args)
     out = _out_dir(args.out)
     session = Session(recipe, trust_model_code=args.trust_model_code)
+    if args.data is None and not args.recipe:
+        _default_data(session)
 
     def on_variant(v):
         Session.variant_file(out, v).write_bytes(model_bytes(v.artifact))
@@ -356,6 +365,30 @@ def cmd_run(args) -> int:
             print(f"{v.name}: {v.metrics.notes[0]}")
     print(f"\nWrote {len(session.variants)} variants, report.json and recipe.json to {out}")
     return 0
+
+
+def _default_data(session) -> None:
+    """No --data given: the built-in default serves only a model whose input it is; any other model
+    runs without data (as the window does), and the log says so."""
+    from core.data import builtin_fits
+    from core.errors import DataError
+    from core.model_info import model_io
+
+    name = session.recipe.data
+    art = session.load()
+    try:
+        io = model_io(art)
+        if io.multi_input:
+            raise DataError("several inputs")
+        builtin_fits(name, io.input_shape)
+    except DataError:
+        shape = "x".join("?" if d is None else str(d) for d in io.input_shape) if not io.multi_input else \
+            f"{len(io.input_shapes)} inputs"
+        session.recipe = dataclasses.replace(session.recipe, data=None)
+        _stderr(f"No --data given, and the default '{name}' set does not fit this model's input ({shape}): "
+                "running without data (every figure but accuracy; fidelity on inputs drawn from the "
+                "input's range). Give --data for accuracy; integer quantization then needs your data "
+                "or --calibration synthetic.")
 
 
 def _out_dir(path) -> Path:

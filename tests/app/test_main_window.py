@@ -122,7 +122,7 @@ def test_memory_hover_names_the_operator(qtbot):
     w.show()
     w.setReports(analyze_memory(shared_model("kws_ref_model.tflite").read_bytes()), None)
     qtbot.wait(50)
-    w._on_mouse_moved(w._ram.plotItem.vb.mapViewToScene(QPointF(1, 100)), w._ram)
+    w.bars._on_mouse_moved(w.bars.plots[1].vb.mapViewToScene(QPointF(100, 1)))
     assert "op 1 DEPTHWISE_CONV_2D" in w._hover.text() and "RAM live 16,000 B" in w._hover.text()
 
 

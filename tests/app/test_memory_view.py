@@ -25,6 +25,8 @@ def test_float_original_beside_its_int8_file(qtbot):
     assert "added" in w._caption.text() and "against original" in w._caption.text()
     fc = [i for i, r in enumerate(rows) if r[1] == "FULLY_CONNECTED"][0]
     qtbot.wait(50)
-    w._on_mouse_moved(w._ram.plotItem.vb.mapViewToScene(QPointF(fc, 100)), w._ram)
+    drawn = next(i for i, r in enumerate(w.bars.shown) if "FULLY_CONNECTED" in r.label)
+    assert drawn == fc  # few operators: graph order
+    w.bars._on_mouse_moved(w.bars.plots[1].vb.mapViewToScene(QPointF(100, drawn)))  # the RAM panel
     text = w._hover.text()
     assert "original: op" in text and "int8: op" in text and text.count("FULLY_CONNECTED") == 2

@@ -53,3 +53,30 @@ def test_device_with_a_core_measures_variants_on_it(window, qtbot, tmp_path, mon
     assert "Cortex-M4F" in (folder / "model_settings.h").read_text()
     window.on_target.setChecked(False)
     assert window.currentRecipe().target == "none"
+
+
+def test_every_row_of_the_default_sequence_shows_on_the_target_tab(window, qtbot):
+    """The default sequence ends in LUT compression, which these targets do not run: rows without a
+    target run show the baseline and say why, and no row raises."""
+    from core.presets import DEFAULT
+
+    window.loadReference()
+    wait_idle(qtbot, window, 600_000)
+    row = next(i for i in range(window.device.count()) if "nRF52840" in window.device.itemText(i))
+    window.device.setCurrentIndex(row)
+    window._on_device_activated(row)
+    window.sequence.setRecipeSteps(DEFAULT)
+    window._on_run_clicked()
+    wait_idle(qtbot, window, 1_500_000)
+    assert window.status.text().startswith("Done"), window.status.text()
+    untargeted = [i for i, p in enumerate(window.payloads) if p.metrics.target is None]
+    assert untargeted and any(p.metrics.target is not None for p in window.payloads)
+    for i in range(len(window.payloads)):
+        window.results.selectRow(i)
+        caption = window.target_view.caption.text()
+        if i in untargeted:
+            assert f"{window.payloads[i].name}: no target run" in caption
+        else:
+            assert "instructions" in caption
+    window.results.selectRow(untargeted[-1])
+    assert window.target_view.bars.shown  # the baseline's operators are still drawn

@@ -111,3 +111,17 @@ def test_export_command(tmp_path):
     assert (tmp_path / "kws_ref_model-original.zip").exists()
     again = tinyopt("export", "--model", shared_model("kws_ref_model.tflite"), "--out", tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_no_data_given_runs_a_model_the_default_set_does_not_fit_without_data(tmp_path):
+    """The default (mnist-5k) serves 28x28 models only; a 32x32x3 model given no --data runs with
+    none, and the log says so, instead of refusing the command's own default."""
+    out = tmp_path / "out"
+    p = tinyopt("run", "--model", shared_model("pretrainedResnet_quant.tflite"), "--steps", "strip",
+                "--out", out, "--latency-runs", "2")
+    assert p.returncode == 0, p.stderr
+    assert "default 'mnist-5k' set does not fit this model's input (32x32x3): running without data" in p.stderr
+    assert json.loads((out / "recipe.json").read_text())["data"] is None
+    p = tinyopt("run", "--model", shared_model("pretrainedResnet_quant.tflite"), "--steps", "strip",
+                "--data", "mnist-5k", "--out", tmp_path / "asked")
+    assert p.returncode != 0 and "serves only models that take 28x28" in p.stderr  # asked for: refused
