@@ -20,6 +20,12 @@ def _parser():
 def main(argv=None) -> int:
     started = time.perf_counter()
     args = _parser().parse_args(argv)
+    from app.qt_platform import problem
+
+    why = problem()  # before Qt, which aborts the process when its platform plugin cannot load
+    if why:
+        print(why, file=sys.stderr)
+        return 1
     if os.geteuid() == 0 if hasattr(os, "geteuid") else False:
         # Chromium refuses to run as root with its sandbox; only local Netron pages are shown.
         flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")

@@ -46,8 +46,10 @@ try:
     from PySide6.QtWebEngineWidgets import QWebEngineView
 
     HAVE_WEBENGINE = True
-except ImportError:  # the Essentials wheel, or a system without the WebEngine libraries
+    WEBENGINE_MISSING = ""
+except ImportError as exc:  # the Essentials wheel, or a system without the WebEngine libraries
     HAVE_WEBENGINE = False
+    WEBENGINE_MISSING = str(exc)
 
 
 if HAVE_WEBENGINE:
@@ -78,6 +80,16 @@ if HAVE_WEBENGINE:
         return profile, interceptor
 
 
+def unavailable_note() -> str:
+    from app.qt_platform import install_hint, webengine_missing
+
+    missing = [] if os.environ.get("TINYOPT_NO_WEBENGINE") else webengine_missing()
+    if missing:
+        return (f"The embedded graph needs QtWebEngine, which lacks {', '.join(missing)} here. Install: "
+                f"{install_hint(missing)}; until then, use “Open in browser”.")
+    return f"The embedded graph needs QtWebEngine, which is not available here ({WEBENGINE_MISSING}): use “Open in browser”."
+
+
 class _Pane(QWidget):
     def __init__(self, title: str, parent=None):
         super().__init__(parent)
@@ -94,8 +106,7 @@ class _Pane(QWidget):
         self._layout.addLayout(top)
         self.view = None
         self.note = QLabel("The graph appears here once a model is loaded." if HAVE_WEBENGINE else
-                           "The embedded graph needs QtWebEngine, which is not available here: "
-                           "use “Open in browser”.")
+                           unavailable_note())
         self.note.setWordWrap(True)
         self._layout.addWidget(self.note, 1)
 

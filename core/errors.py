@@ -40,5 +40,9 @@ class ExportError(TinyOptError):
     """A package could not be written."""
 
 
+class SearchError(TinyOptError):
+    """A search cannot start or go on: its settings, its storage or its study."""
+
+
 class Cancelled(TinyOptError):
     """The user cancelled the running work."""

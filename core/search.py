@@ -21,10 +21,11 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import SequenceError, TinyOptError
+from core.errors import SearchError, SequenceError, TinyOptError
 from core.prefixes import Prefixes
 from core.recipe import Recipe
 from core.steps import REGISTRY
+from core.study_storage import create_or_join, open_storage, shown
 
 # The order components run in when they are on: Keras steps, the conversion, then TFLite steps.
 ORDER = ("separable", "prune", "cluster", "qat", "quantize", "graph", "strip", "compress")
@@ -175,41 +176,35 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     ctx = ctx or Context()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     shared = "://" in storage and not storage.startswith("sqlite:///" + str(out.resolve()))
-    try:  # the storage first: a wrong URL is told at once, not after loading the model
-        exists = study_name in optuna.study.get_all_study_names(storage)  # before heartbeats wrap it
-    except Exception as exc:  # SQLAlchemy's errors: no server, wrong password, no driver, bad URL
-        first = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
-        raise TinyOptError(f"Cannot open the search storage {shown(storage)}: {first}. Check the URL "
-                           "(postgresql://user:password@host:port/database, or sqlite:///file.db) and the server.") from None
+    url = storage
+    # The storage first: a wrong URL is told at once, not after loading the model. Its schema is
+    # made here, once, however many workers start together (core/study_storage.py).
+    storage = open_storage(url)
+    exists = study_name in optuna.study.get_all_study_names(storage)
     if exists and not resume and not shared:  # on a shared storage, joining the study is the point
-        raise TinyOptError(f"A search '{study_name}' already exists in {shown(storage)}: continue it with --resume "
-                           "(Resume in the Explore tab), or choose another folder.")
+        raise SearchError(f"A search '{study_name}' already exists in {shown(url)}: continue it with --resume "
+                          "(Resume in the Explore tab), or choose another folder.")
     original, _ = prepare(base, ctx, trust_model_code=trust_model_code)
     kind = str(original.kind)
-    with warnings.catch_warnings():  # heartbeats, multivariate TPE and metric names are "experimental"
+
+    def seed_presets(study):  # by the creator only, before others join: workers never run one twice
+        if presets and kind == "keras":
+            for params in preset_params()[: max(1, trials // 3)]:  # a third at most: a short search still explores
+                study.enqueue_trial(params)
+
+    with warnings.catch_warnings():  # multivariate TPE and metric names are "experimental"
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        url = storage
-        if "://" in storage:  # heartbeats: a trial whose process was killed is failed, not left running
-            storage = optuna.storages.RDBStorage(storage, heartbeat_interval=30, grace_period=90)
         sampler = optuna.samplers.TPESampler(seed=base.seed, multivariate=True, n_startup_trials=min(10, trials))
         directions = [direction(o) for o in objectives]
-        try:  # the storage creates a study once: of several workers, exactly one is its creator
-            study = optuna.create_study(storage=storage, study_name=study_name, sampler=sampler, directions=directions)
-            created = True
-        except optuna.exceptions.DuplicatedStudyError:
-            study = optuna.load_study(storage=storage, study_name=study_name, sampler=sampler)
-            created = False
+        study, _created = create_or_join(storage, url, study_name, sampler=sampler, directions=directions,
+                                         on_create=seed_presets)
         if study.directions != [optuna.study.StudyDirection[d.upper()] for d in directions]:
-            raise TinyOptError(f"The search '{study_name}' in {shown(url)} has other objectives: give the same "
-                               "--objectives, or another --study.")
+            raise SearchError(f"The search '{study_name}' in {shown(url)} has other objectives: give the same "
+                              "--objectives, or another --study.")
         study.set_metric_names(list(objectives))
     if not shared:  # the folder's own file has one worker: a trial left running was stopped with it
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-    if presets and kind == "keras" and created:  # by the creator only: workers never run one twice
-        # a third of the trials at most, so a short search still explores
-        for params in preset_params()[: max(1, trials // 3)]:
-            study.enqueue_trial(params)
     prefixes = Prefixes()  # fine-tuned prefixes shared by this worker's trials
     worker = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -255,7 +250,7 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
         if result.cancelled:
             raise KeyboardInterrupt
         if len(result.variants) < 2:
-            raise TinyOptError(f"trial {trial.number}: no variant ({result.failures})")
+            raise SearchError(f"trial {trial.number}: no variant ({result.failures})")
         base_m, m = result.variants[0].metrics, result.variants[-1].metrics
         values = [measure(m, o) for o in objectives]
         if any(v is None or not math.isfinite(v) for v in values):
@@ -301,16 +296,6 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     return result
 
 
-def shown(url: str) -> str:
-    """A storage URL fit for messages and logs: its password replaced by ***."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy parses: say nothing of what it holds after the scheme
-        return url.split("://", 1)[0] + "://…" if "://" in url else url
-
-
 def check_settings(objectives: tuple, trials, epochs, budget: Budget) -> None:
     """Refuse settings that cannot make a search, naming the setting and what it takes."""
     from core.steps.training import MAX_EPOCHS
@@ -320,19 +305,19 @@ def check_settings(objectives: tuple, trials, epochs, budget: Budget) -> None:
 
     unknown = [o for o in objectives if o not in OBJECTIVES]
     if unknown or len(set(objectives)) < 2 or len(set(objectives)) != len(objectives):
-        raise TinyOptError(f"Objectives: give two or more different ones of {', '.join(OBJECTIVES)}"
+        raise SearchError(f"Objectives: give two or more different ones of {', '.join(OBJECTIVES)}"
                            + (f" (not {', '.join(map(str, unknown))})." if unknown else f" (not {', '.join(objectives)})."))
     if not whole(trials) or not 1 <= trials <= 100_000:
-        raise TinyOptError(f"Trials: give a whole number from 1 to 100,000 (not {trials!r}).")
+        raise SearchError(f"Trials: give a whole number from 1 to 100,000 (not {trials!r}).")
     if not whole(epochs) or not 1 <= epochs <= MAX_EPOCHS:
-        raise TinyOptError(f"Epochs: give a whole number of fine-tuning epochs from 1 to {MAX_EPOCHS} (not {epochs!r}).")
+        raise SearchError(f"Epochs: give a whole number of fine-tuning epochs from 1 to {MAX_EPOCHS} (not {epochs!r}).")
     for name, value in (("RAM", budget.ram), ("flash", budget.flash)):
         if value is not None and (not whole(value) or value <= 0):
-            raise TinyOptError(f"The {name} budget must be a positive number of bytes (not {value!r}).")
+            raise SearchError(f"The {name} budget must be a positive number of bytes (not {value!r}).")
     drop = budget.max_drop
     if drop is not None and (isinstance(drop, bool) or not isinstance(drop, (int, float))
                              or not 0 <= drop <= 100 or not math.isfinite(drop)):
-        raise TinyOptError(f"Max drop: give the accuracy points a variant may lose, from 0 to 100 (not {drop!r}).")
+        raise SearchError(f"Max drop: give the accuracy points a variant may lose, from 0 to 100 (not {drop!r}).")
 
 
 def preset_params() -> list[dict]:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A PostgreSQL server on 127.0.0.1 for the two-worker search test (tests/core/test_search_workers.py):
+# A PostgreSQL server on 127.0.0.1 for the search-worker tests (tests/core/test_search_workers.py):
 # Debian's packages, the cluster started with pg_ctlcluster (CI has no systemd), and a role and a
 # database for the tests. Safe to run again: it only does what is missing. As a non-root user it
 # prints what to run and the test is skipped (CI runs as root and sets TINYOPT_REQUIRE_POSTGRES).
@@ -28,6 +28,10 @@ fi
 psql_as_postgres() { runuser -u postgres -- psql -p "$port" -qtAc "$1"; }
 if [ "$(psql_as_postgres "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'")" != 1 ]; then
     psql_as_postgres "CREATE ROLE $ROLE LOGIN PASSWORD '$ROLE'"
+fi
+# The worker tests create a new database per run (workers starting on a fresh database race to make its schema).
+if [ "$(psql_as_postgres "SELECT rolcreatedb FROM pg_roles WHERE rolname = '$ROLE'")" != t ]; then
+    psql_as_postgres "ALTER ROLE $ROLE CREATEDB"
 fi
 if [ "$(psql_as_postgres "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != 1 ]; then
     runuser -u postgres -- createdb -p "$port" -O "$ROLE" "$DB"
