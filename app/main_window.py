@@ -21,6 +21,7 @@ from app.qt_preview import PreviewWidget
 from app.qt_results import ResultsWidget
 from app.qt_sequence import SequenceWidget
 from app.qt_target import TargetWidget
+from app.setting_names import WINDOW_NAMES
 from app.worker import Engine, Job
 
 APP_NAME = "TinyOpt Studio"
@@ -29,6 +30,7 @@ NO_DATA = "No data"
 CHOOSE_NPZ = "Arrays (.npz)…"
 CHOOSE_FOLDER = "Image folder…"
 CHOOSE_CSV = "CSV…"
+UNLABELLED = "(none: unlabelled)"
 INPUT_RANGES = [(0.0, 1.0), (-1.0, 1.0), (0.0, 255.0)]
 CHOOSE_NORM = "mean/std…"
 TASKS = ("classification", "anomaly", "regression")
@@ -50,6 +52,7 @@ class MainWindow(QMainWindow):
         self.recipe = None
         self.base_recipe = None  # the last recipe opened
         self.wanted_data = DATASETS[0]  # the dataset the user chose last
+        self.label_column = None  # a CSV's label column, when not the one detected
         self._step_started = {}
         self.busy = False
         self.searching = False  # the running job is a search: Cancel stops it after its running trial
@@ -101,6 +104,21 @@ class MainWindow(QMainWindow):
         self.dataset.addItems(DATASETS + [NO_DATA, *CHOOSERS])
         self.dataset.activated.connect(self._on_dataset_activated)
         form.addRow("Dataset", self.dataset)
+        self.calibration = QComboBox()
+        self.calibration.addItem("from the data", "data")
+        self.calibration.addItem("synthetic inputs (accuracy unknown)", "synthetic")
+        self.calibration.setToolTip("What integer quantization calibrates on when there is no data: inputs "
+                                    "drawn from the input range. The variants then run, but their accuracy "
+                                    "is unknown (marked in the table and the report).")
+        self.calibration.activated.connect(
+            lambda i: self.sequence.setParamEverywhere("calibration", self.calibration.itemData(i)))
+        self.calibration_note = QLabel()
+        self.calibration_note.setWordWrap(True)
+        self.calibration_note.setStyleSheet("color: #8a5a00")
+        box = QVBoxLayout()
+        box.addWidget(self.calibration)
+        box.addWidget(self.calibration_note)
+        form.addRow("Calibration", box)
         self.input_range = QComboBox()
         self.input_range.setToolTip("What the model's inputs are scaled to. Detected from the model (a "
                                     "leading Rescaling(1/255) means 0..255) unless you choose one.")
@@ -288,11 +306,31 @@ class MainWindow(QMainWindow):
                 path, _ = QFileDialog.getOpenFileName(self, "Dataset", "", CHOOSERS[text])
             else:
                 path = QFileDialog.getExistingDirectory(self, "Image folder: one subfolder per class")
+            if path and path.lower().endswith(".csv") and not self._ask_label_column(path):
+                path = None
             self.chooseData(path or None)
         else:
             self.wanted_data = text  # the user's choice, restored when a later model fits it again
         self._on_sequence_changed()
         self.refreshPreview()
+
+    def _ask_label_column(self, path: str) -> bool:
+        """Which column of the CSV is the label (or none: unlabelled); False when cancelled."""
+        from core.csv_data import columns
+        from core.errors import TinyOptError
+
+        try:
+            header, default = columns(path)
+        except TinyOptError as exc:
+            self._error("Dataset", str(exc))
+            return False
+        choices = header if default is not None else [UNLABELLED, *header]
+        column, ok = QInputDialog.getItem(self, "Label column", f"{Path(path).name}: the column that holds "
+                                          "the label (the others are the sample)", choices,
+                                          choices.index(default) if default in choices else 0, False)
+        if ok:
+            self.label_column = None if column in (UNLABELLED, default) else column
+        return ok
 
     def _on_input_range_activated(self, index):
         if self.input_range.itemText(index) == CHOOSE_NORM:
@@ -422,6 +460,7 @@ class MainWindow(QMainWindow):
                                    target=target, kernels=self.kernels.currentData(),
                                    clock_mhz=device.clock_mhz if target != "none" else 0,
                                    steps=self.sequence.recipeSteps(), task=self.task.currentData(),
+                                   label_column=self.label_column,
                                    input_range=scaling if isinstance(scaling, list) else None,
                                    input_norm=scaling if isinstance(scaling, dict) else None)
 
@@ -429,10 +468,23 @@ class MainWindow(QMainWindow):
         text = self.dataset.currentText()
         return None if text == NO_DATA else text
 
+    def _show_calibration(self) -> None:
+        """The setup panel's calibration mirrors the quantize step's; it matters only without data."""
+        value = self.sequence.paramValue("calibration") or "data"
+        self.calibration.setCurrentIndex(max(0, self.calibration.findData(value)))
+        no_data = self.currentData() is None
+        self.calibration.setEnabled(no_data)
+        self.calibration_note.setVisible(no_data)
+        self.calibration_note.setText(
+            "Integer variants are calibrated on inputs drawn from the input range: they run, but their "
+            "accuracy is unknown." if value == "synthetic" else
+            "Without data, integer quantization (int8, full-int, 16x8) needs synthetic calibration.")
+
     def _on_sequence_changed(self):
         from core.errors import TinyOptError
         from core.sequence import Sequence
 
+        self._show_calibration()
         problem = ""
         steps = self.sequence.recipeSteps()
         try:
@@ -593,6 +645,10 @@ class MainWindow(QMainWindow):
 
         if isinstance(error, UnsafeModelError) and error.path:
             return self._ask_trust(error)
+        from core.errors import TinyOptError
+
+        if isinstance(error, TinyOptError):  # the settings it names, as this window calls them
+            message = error.render(WINDOW_NAMES)
         self._error("TinyOpt Studio", message)
 
     def _ask_trust(self, error):
@@ -687,6 +743,7 @@ class MainWindow(QMainWindow):
             self.dataset.insertItem(0, data)
         self.dataset.setCurrentText(data)
         self.wanted_data = data
+        self.label_column = recipe.label_column
         chosen = recipe.input_range
         if chosen is not None and self.input_range.findData(list(chosen)) < 0:
             self.input_range.insertItem(self.input_range.findText(CHOOSE_NORM), f"{chosen[0]:g}..{chosen[1]:g}",

@@ -3,7 +3,6 @@ the memory timeline with its peak and the device's RAM budget."""
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 

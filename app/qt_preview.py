@@ -4,6 +4,8 @@ variant's answer marked where it disagrees with the original's."""
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -14,6 +16,7 @@ from core.preview import top_class
 
 THUMB = 84  # pixels per sample
 DISAGREE = "#b00020"
+ORIGINAL_COLOR, VARIANT_COLOR = "#555555", "#2a62c9"  # as the charts draw the two
 
 
 class PreviewWidget(QWidget):
@@ -23,6 +26,12 @@ class PreviewWidget(QWidget):
         self.caption = QLabel("Load a model and choose data to see the samples it is evaluated on.")
         self.caption.setWordWrap(True)
         layout.addWidget(self.caption)
+        # The names once, above the strip: under each sample only the figures, so a long variant
+        # name never widens every sample.
+        self.legend = QLabel("")
+        self.legend.setTextFormat(Qt.RichText)
+        self.legend.setWordWrap(True)
+        layout.addWidget(self.legend)
         self.strip = QWidget()
         self.grid = QGridLayout(self.strip)
         self.grid.setAlignment(Qt.AlignLeft | Qt.AlignTop)
@@ -57,17 +66,27 @@ class PreviewWidget(QWidget):
         differs from the original's, or for scores and values shown side by side)."""
         if self.preview is None:
             return
+        shown = [f"{'its label' if any(self.preview.truth) else 'unlabelled'}"]
+        if original:
+            shown.append(f'<span style="color:{ORIGINAL_COLOR}">■</span> what <b>{escape(names[0])}</b> predicts')
+        if variant:
+            shown.append(f'<span style="color:{VARIANT_COLOR}">■</span> what <b>{escape(names[1])}</b> predicts '
+                         f'(<span style="color:{DISAGREE}"><b>red</b></span> where its class differs)')
+        self.legend.setText("Under each sample: " + ", then ".join(shown) + ".")
         for i, text in enumerate(self.texts):
             lines = [f"label <b>{self.preview.truth[i]}</b>" if self.preview.truth[i] else "unlabelled"]
             o = original[i] if i < len(original) else None
             v = variant[i] if i < len(variant) else None
             if o is not None:
-                lines.append(f"{names[0]}: {o}")
+                lines.append(f'<span style="color:{ORIGINAL_COLOR}">{escape(o)}</span>')
             if v is not None:
                 differs = o is not None and top_class(v) != top_class(o) and not v.startswith("score")
-                line = f"{names[1]}: {v}"
-                lines.append(f'<span style="color:{DISAGREE}"><b>{line}</b></span>' if differs else line)
+                lines.append(f'<span style="color:{DISAGREE}"><b>{escape(v)}</b></span>' if differs else
+                             f'<span style="color:{VARIANT_COLOR}">{escape(v)}</span>')
             text.setText("<br>".join(lines))
+            text.setToolTip("\n".join(filter(None, [f"label {self.preview.truth[i]}" if self.preview.truth[i] else "",
+                                                    f"{names[0]}: {o}" if o is not None else "",
+                                                    f"{names[1]}: {v}" if v is not None else ""])))
 
     def disagreements(self) -> int:
         """How many samples are marked (for tests and the caption)."""

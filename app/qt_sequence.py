@@ -235,6 +235,17 @@ class SequenceWidget(QWidget):
             box.setLayers(names)
             box.blockSignals(False)
 
+    def setParamEverywhere(self, name: str, value) -> None:
+        """Set parameter `name` on every step that has one (e.g. calibration, from the setup panel)."""
+        for box in self._boxes.values():
+            if name in box.editors:
+                box.editors[name].set(value)
+        self.sequenceChanged.emit()
+
+    def paramValue(self, name: str):
+        """The value of parameter `name` in the first step that has one (None: no step has it)."""
+        return next((b.editors[name].get() for b in self._boxes.values() if name in b.editors), None)
+
     def setRecipeSteps(self, steps: list[dict]) -> None:
         """Check and fill the boxes for `steps` (a recipe's list); uncheck the others."""
         by_name = {s["name"]: s.get("params", {}) for s in steps}

@@ -10,7 +10,6 @@ import argparse
 import dataclasses
 import logging
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -274,7 +273,7 @@ def cmd_target(args) -> int:
     print(f"  instructions per inference: {result.instructions:,} (exact; samples: "
           f"{', '.join(f'{n:,}' for n in result.per_sample)})")
     ms = result.ms_estimate
-    print(f"  cycles: " + (f"~{result.cycles_estimate:,}, ~{ms:.3f} ms at {result.clock_mhz} MHz ({result.estimate_model})"
+    print("  cycles: " + (f"~{result.cycles_estimate:,}, ~{ms:.3f} ms at {result.clock_mhz} MHz ({result.estimate_model})"
                            if ms is not None else result.estimate_model))
     print(f"  arena used on the target: {result.arena_used:,} B")
     print(f"\n  {'#':>3}  {'operator':<24} {'instructions':>14} {'share':>7} {'MACs':>12} {'MACs/instr':>10}")

@@ -10,10 +10,20 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import DataError
+from core.errors import DataError, setting
 
 LABEL_NAMES = ("label", "target", "class", "y")  # taken as the label when none is named
 MAX_ROWS = 2_000_000
+
+
+def columns(path: Path) -> tuple[list[str], str | None]:
+    """The CSV's column names and the one taken as the label when none is named (or None)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            header = [h.strip() for h in next(csv.reader(f), [])]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{Path(path).name}: not a readable CSV file ({type(exc).__name__}).") from None
+    return header, next((h for h in header if h.lower() in LABEL_NAMES), None)
 
 
 def load_csv(path: Path, *, label_column: str | None = None, seed: int = 0, test_fraction: float = 0.2):
@@ -45,7 +55,7 @@ def load_csv(path: Path, *, label_column: str | None = None, seed: int = 0, test
             x[:, j] = [float(r[i]) for r in body]
         except ValueError:
             raise DataError(f"{path.name}: column '{header[i]}' holds values that are not numbers; "
-                            f"name the label column (--label-column) or remove text columns.") from None
+                            f"name the label column ({setting('label_column')}) or remove text columns.") from None
     arrays, labels = {"x": x}, []
     if label is not None:
         raw = [r[header.index(label)].strip() for r in body]

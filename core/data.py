@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import DataError
+from core.errors import DataError, setting
 
 BUILTIN = ("mnist-5k", "digits", "mnist", "fashion-mnist")
 DEFAULT = "mnist-5k"
@@ -277,7 +277,7 @@ def adapt(ds: Dataset, input_shape, num_outputs: int | None, *, value_range=(0.0
         if num_outputs == 1:
             raise DataError(f"{model_name} has a single output; classification data with "
                             f"{ds.num_classes} classes ('{ds.name}') cannot be scored on it. If the labels "
-                            "are numeric targets, set the task to regression (--task regression).")
+                            f"are numeric targets, set the task to regression ({setting('task_regression')}).")
         if ds.num_classes > num_outputs:
             raise DataError(f"{model_name} has {num_outputs} outputs but dataset '{ds.name}' has "
                             f"{ds.num_classes} classes. Choose a dataset with at most {num_outputs} "

@@ -13,14 +13,14 @@ import zipfile
 from pathlib import Path
 
 from core.artifact import KERAS, TFLITE, Artifact
-from core.errors import LoadError, UnsafeModelError
+from core.errors import LoadError, UnsafeModelError, setting
 
 KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
 TFLITE_SUFFIXES = (".tflite",)
 SUPPORTED = "Keras .h5/.keras, a SavedModel folder, or .tflite"
 
-TRUST_HINT = ("Open it only if you trust where it came from: confirm when the window asks, or pass "
-              "--trust-model-code on the command line (a recipe file cannot grant this).")
+TRUST_HINT = (f"Open it only if you trust where it came from: {setting('trust_model_code')} (a recipe "
+              "file cannot grant this).")
 
 
 def load_model(path, *, trust_model_code: bool = False) -> Artifact:

@@ -15,7 +15,7 @@ from pathlib import Path
 from core import preview
 from core.artifact import Artifact
 from core.data import Dataset, adapt, load_dataset
-from core.errors import Cancelled, DataError, TinyOptError
+from core.errors import Cancelled, DataError, TinyOptError, setting
 from core.evaluation import Metrics, evaluate_outputs
 from core.loading import load_model
 from core.model_info import model_io
@@ -143,7 +143,7 @@ def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
         if io.multi_input:
             raise DataError(f"Model '{Path(original.source).name}' takes {len(io.input_shapes)} inputs "
                             f"{list(io.input_shapes)}; datasets serve single-input models. Run it with no "
-                            "data (--data none): every figure but accuracy is measured, and fidelity per "
+                            f"data ({setting('no_data')}): every figure but accuracy is measured, and fidelity per "
                             "output on inputs drawn from each input's range.")
         ds = adapt(load_dataset(recipe.data, seed=recipe.seed, input_shape=io.input_shape,
                                 label_column=recipe.label_column), io.input_shape,

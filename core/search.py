@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import SearchError, SequenceError, TinyOptError
+from core.errors import SearchError, SequenceError, TinyOptError, setting
 from core.prefixes import Prefixes
 from core.recipe import Recipe
 from core.steps import REGISTRY
@@ -182,8 +182,8 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
     storage = open_storage(url)
     exists = study_name in optuna.study.get_all_study_names(storage)
     if exists and not resume and not shared:  # on a shared storage, joining the study is the point
-        raise SearchError(f"A search '{study_name}' already exists in {shown(url)}: continue it with --resume "
-                          "(Resume in the Explore tab), or choose another folder.")
+        raise SearchError(f"A search '{study_name}' already exists in {shown(url)}: continue it with "
+                          f"{setting('resume')}, or choose another folder.")
     original, _ = prepare(base, ctx, trust_model_code=trust_model_code)
     kind = str(original.kind)
 

@@ -34,7 +34,7 @@ def read_model(data: bytes, label: str = "model"):
         raise LoadError(f"{label}: not a TensorFlow Lite model (the 'TFL3' identifier is missing).")
     try:
         model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
-    except Exception as exc:  # the pure-Python reader raises many types on damaged bytes
+    except Exception:  # the pure-Python reader raises many types on damaged bytes
         raise LoadError(f"{label}: the TFLite file is damaged (corrupt or truncated): its flatbuffer "
                         "cannot be read. Copy or export it again.") from None
     check_model(model, label)

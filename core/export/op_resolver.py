@@ -50,7 +50,7 @@ def op_resolver_header(ops: list[str], guard: str = "TINYOPT_OP_RESOLVER_H_") ->
         f"#ifndef {guard}", f"#define {guard}", "",
         '#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"', "",
         f"constexpr int kNumOps = {len(unique)};",
-        f"using ModelOpResolver = tflite::MicroMutableOpResolver<kNumOps>;", "",
+        "using ModelOpResolver = tflite::MicroMutableOpResolver<kNumOps>;", "",
         "// Returns kTfLiteOk when every operator was registered.",
         "inline TfLiteStatus RegisterOps(ModelOpResolver& resolver) {",
     ]

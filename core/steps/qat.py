@@ -15,7 +15,7 @@ from core.artifact import KERAS
 from core.errors import ConversionError
 from core.params import param
 from core.steps.base import Context, Progress, Step
-from core.steps.training import MAX_BATCH, MAX_EPOCHS, copy_model, fine_tune, kernel_layers, sparsity
+from core.steps.training import MAX_BATCH, MAX_EPOCHS, copy_model, fine_tune, sparsity
 from core.tf_env import tfmot
 
 PRESERVE = ("auto", "none", "sparsity", "clusters", "sparsity+clusters")

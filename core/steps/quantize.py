@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.artifact import TFLITE
-from core.errors import ConversionError, DataError, SequenceError
+from core.errors import ConversionError, DataError, setting
 from core.params import param
 from core.steps.base import Context, Progress, Step
 
@@ -67,8 +67,8 @@ class QuantizeStep(Step):
             if self.params.calibration != "synthetic":
                 modes = ", ".join(m for m in self.params.modes if m in NEEDS_DATA)
                 raise DataError(f"Step 'quantize': mode(s) {modes} calibrate on representative data, and "
-                                "there is none. Give your data with --data (an image folder, arrays or a CSV), or ask "
-                                "for synthetic calibration explicitly with --calibration synthetic (inputs "
+                                f"there is none. Give your data with {setting('data')}, or ask "
+                                f"for synthetic calibration explicitly with {setting('calibration_synthetic')} (inputs "
                                 "drawn from the input's range: the result's accuracy is then unknown).")
             calibration, synthetic = synthetic_calibration(artifact, self.params.representative_samples,
                                                            ctx.seed, ctx.input_range, ctx.input_norm), True
@@ -98,7 +98,7 @@ def synthetic_calibration(artifact, samples: int, seed: int, value_range=None, n
     x = draw_scaled(artifact, samples, seed, value_range, norm)
     if x is None:
         raise DataError("Step 'quantize': synthetic calibration needs fixed input shapes, and this "
-                        "model has an input of unknown size. Give data with --data.")
+                        f"model has an input of unknown size. Give data with {setting('data')}.")
     empty = np.zeros(0, np.int64)
     return Dataset("synthetic", x, empty, x[:0] if not isinstance(x, list) else [a[:0] for a in x], empty)
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import TinyOptError
+from core.errors import TinyOptError, setting
 
 ENV = "TINYOPT_TFLM_TREE"
 # The kernels the CMSIS-NN build replaces: kernels/cmsis_nn/<name>.cc instead of kernels/<name>.cc.
@@ -62,7 +62,7 @@ def locate(root: str | Path | None = None) -> Tree:
     """The tree at `root` (default: `default_root()`), checked to be a TFLM tree with CMSIS-NN."""
     path = Path(root).expanduser() if root else default_root()
     hint = (f"Point TinyOpt at a TensorFlow Lite Micro tree made with create_tflm_tree.py and the "
-            f"CMSIS-NN kernels (--tflm-tree DIR, or ${ENV}); the README's 'Cortex-M targets' section "
+            f"CMSIS-NN kernels ({setting('tflm_tree')}, or ${ENV}); the README's 'Cortex-M targets' section "
             "says how to make one.")
     if path is None:
         raise TinyOptError("No TFLM source tree found. " + hint)

@@ -47,5 +47,31 @@ def test_window_shows_samples_then_predictions(window, qtbot, tiny_h5):
     assert len(window.payloads) == 2
     window.results.selectRow(1)
     texts = [t.text() for t in window.preview.texts]
-    assert all("original:" in t and "int8:" in t for t in texts), texts
+    assert all(t.count("<br>") == 2 for t in texts), texts  # label, original's, variant's figures
+    assert all("int8" not in t for t in texts)  # the names once, in the legend, not under every sample
+    assert "<b>original</b>" in window.preview.legend.text() and "<b>int8</b>" in window.preview.legend.text()
+    window.resize(1600, 950)
+    window.tabs.setCurrentWidget(window.preview)
+    qtbot.wait(50)
+    last = window.preview.texts[-1]
+    right = last.mapTo(window.preview, last.rect().topRight()).x()
+    assert right <= window.preview.width(), "8 samples do not fit the tab at 1,600 px"
     assert window.preview.preview.x.min() < -0.4  # normalized with the chosen mean/std
+
+
+def test_eight_samples_fit_whatever_the_variants_name(qtbot):
+    """At 1,600 px the tab is about 1,100 px wide: all 8 samples show at once, without a scroll bar,
+    however long the variant's name (it used to widen every sample: 3.5 of 8 fitted)."""
+    w = PreviewWidget()
+    qtbot.addWidget(w)
+    w.resize(1100, 500)
+    w.show()
+    x = np.random.default_rng(0).uniform(0, 1, (8, 28, 28, 1)).astype(np.float32)
+    w.setPreview(Preview(x, "image", [str(i) for i in range(8)], "test split"))
+    name = "clustered+qat+int8+stripped+compressed"
+    w.setPredictions([f"{i} 1.00" for i in range(8)], [f"{i} 0.99" for i in range(8)], ("original", name))
+    qtbot.wait(50)
+    last = w.texts[-1]
+    assert last.mapTo(w, last.rect().topRight()).x() <= w.width()
+    assert name in w.legend.text() and all(name not in t.text() for t in w.texts)
+    assert name in w.texts[0].toolTip()  # the full line on hover

@@ -1,7 +1,6 @@
 """Evaluation of Keras and TFLite variants, and the runner that ties them together."""
 
 import numpy as np
-import pytest
 
 from core.evaluation import LiteRTRunner, evaluate
 from core.recipe import Recipe

@@ -40,7 +40,7 @@ def test_op_resolver_lists_exactly_the_model_ops(kws_package):
     ops = _resolver_ops(kws_package)
     assert ops == ["AddAveragePool2D", "AddConv2D", "AddDepthwiseConv2D", "AddFullyConnected",
                    "AddReshape", "AddSoftmax"]
-    assert f"MicroMutableOpResolver<kNumOps>" in (kws_package / "op_resolver.h").read_text()
+    assert "MicroMutableOpResolver<kNumOps>" in (kws_package / "op_resolver.h").read_text()
     assert "constexpr int kNumOps = 6;" in (kws_package / "op_resolver.h").read_text()
 
 
