@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.qt_opbars import OpBars, OpRow
+from app.qt_opbars import CountAxis, OpBars, OpRow
 
 ORIGINAL, VARIANT = (120, 120, 120), (66, 133, 244)
 
@@ -23,9 +23,8 @@ class MemoryWidget(QWidget):
                            rest=("sum", "max"))
         layout.addWidget(self.bars, 2)
         self._timeline = pg.PlotWidget(title="Memory timeline (live bytes while each operator runs, "
-                                             "by position in the graph)")
-        self._timeline.getAxis("left").setWidth(64)  # room for "80000" whatever the data
-        self._timeline.getAxis("left").enableAutoSIPrefix(False)
+                                             "by position in the graph)", axisItems={"left": CountAxis("left")})
+        self._timeline.getAxis("left").setWidth(64)  # room for "800k" whatever the data
         self._timeline.showGrid(y=True, alpha=0.3)
         self._timeline.addLegend(offset=(-10, 10))
         layout.addWidget(self._timeline, 1)

@@ -52,7 +52,7 @@ class OpBars(QWidget):
         self.order = QComboBox()
         self.order.addItem("in graph order", None)
         for p, title in enumerate(self.panels):
-            self.order.addItem(f"costliest {TOP} by {title.split(' (')[0].lower()}, rest in one row", p)
+            self.order.addItem(f"costliest {TOP} by {_short(title)}, rest in one row", p)
         self.order.setToolTip("Graph order shows every operator (scroll); by cost shows the heaviest first.")
         self.order.activated.connect(self._on_order_chosen)
         bar.addWidget(self.order)
@@ -61,14 +61,13 @@ class OpBars(QWidget):
         self.canvas.setBackground("w")
         self.plots = []
         for p, title in enumerate(self.panels):
-            plot = self.canvas.addPlot(row=0, col=p, title=title)
+            plot = self.canvas.addPlot(row=0, col=p, title=title, axisItems={"top": CountAxis("top")})
             plot.invertY(True)
             plot.setMouseEnabled(False, False)
             plot.hideButtons()
             plot.setMenuEnabled(False)
             plot.showAxis("top")
             plot.hideAxis("bottom")
-            plot.getAxis("top").enableAutoSIPrefix(False)
             plot.showGrid(x=True, alpha=0.3)
             if p:
                 plot.hideAxis("left")
@@ -88,6 +87,8 @@ class OpBars(QWidget):
         self.rows, self.series = list(rows), list(series)
         if not self._chosen:
             self.order.setCurrentIndex(0 if len(rows) <= MANY else 1)
+        self.scroll.setVisible(bool(rows))  # an empty chart with a bare axis says nothing
+        self.order.setVisible(bool(rows))
         self.legend.setText("&nbsp;&nbsp;".join(
             f'<span style="color:rgb{tuple(color)}">■</span> {name}' for name, color in self.series)
             + (f"&nbsp;&nbsp;— {len(rows)} operators" if rows else ""))
@@ -111,7 +112,7 @@ class OpBars(QWidget):
         top, rest = ranked[:TOP], ranked[TOP:]
         combined = [[_combine((r.values[p][s] for r in rest), self.rest[p]) for s in range(len(self.series))]
                      for p in range(len(self.panels))]
-        how = ", ".join(f"{title.split(' (')[0].lower()} {'summed' if how == 'sum' else 'at most'}"
+        how = ", ".join(f"{_short(title)} {'summed' if how == 'sum' else 'at most'}"
                         for title, how in zip(self.panels, self.rest))
         detail = (f"{len(rest)} other operators ({how}): "
                   + ", ".join(r.label for r in sorted(rest, key=lambda r: -_cost(r, panel))[:12])
@@ -179,6 +180,29 @@ class OpBars(QWidget):
         text = self.hoverRow(i)
         if self.canvas.underMouse():
             QToolTip.showText(self.canvas.mapToGlobal(self.canvas.mapFromScene(pos)), text, self.canvas)
+
+
+class CountAxis(pg.AxisItem):
+    """Counts and bytes as 200k or 1.5M rather than 2e+05: exact figures are on hover."""
+
+    def __init__(self, orientation):
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values, scale, spacing):
+        return [_count(v * scale) for v in values]
+
+
+def _count(v: float) -> str:
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            return f"{v / size:.4g}{suffix}"
+    return f"{v:.4g}"
+
+
+def _short(title: str) -> str:
+    """'Flash per operator (weights, bytes)' -> 'flash'."""
+    return title.split(" (")[0].split(" per ")[0].lower()
 
 
 def _cost(row: OpRow, panel: int) -> float:

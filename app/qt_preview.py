@@ -46,7 +46,9 @@ class PreviewWidget(QWidget):
         """Show the samples of a core.preview.Preview (None: clear)."""
         self.preview = preview
         while self.grid.count():
-            self.grid.takeAt(0).widget().deleteLater()
+            old = self.grid.takeAt(0).widget()
+            old.hide()  # at once: deleteLater waits for the event loop, and the strip is redrawn before
+            old.deleteLater()
         self.texts = []
         if preview is None:
             self.caption.setText("No samples: the model's input size is not fixed, or no data was chosen.")
