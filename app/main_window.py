@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
 
     def _ask_label_column(self, path: str) -> bool:
         """Which column of the CSV is the label (or none: unlabelled); False when cancelled."""
-        from core.csv_data import columns
+        from core.data.csv_file import columns
         from core.errors import TinyOptError
 
         try:

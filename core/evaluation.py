@@ -159,26 +159,11 @@ def _on_target(m: Metrics, data: bytes, x, target, clock_mhz: int) -> None:
         m.notes.append(f"On {where}: {m.target.host_difference}.")
 
 
-def quantized_inputs(data: bytes, x: np.ndarray) -> np.ndarray:
-    """`x` (model-domain floats) as the model's first input takes it: quantized with its scale and
-    zero point when it is an integer tensor, reshaped to its shape without the batch axis."""
-    from core.analysis.tflite_reader import dtype_name, read_model
-
-    sg = read_model(data).subgraphs[0]
-    t_in = sg.tensors[sg.inputs[0]]
-    x = np.asarray(x).reshape((-1, *[int(d) for d in t_in.shape[1:]]))
-    dtype = np.dtype(dtype_name(t_in))
-    q = t_in.quantization
-    if np.issubdtype(dtype, np.integer) and q is not None and q.scale is not None and len(q.scale):
-        info = np.iinfo(dtype)
-        x = np.clip(np.round(x / q.scale[0] + q.zeroPoint[0]), info.min, info.max)
-    return x.astype(dtype)
-
-
 def tflm_dequantized_outputs(data: bytes, x: np.ndarray) -> np.ndarray | None:
     """Outputs of the real TFLM interpreter, inputs quantized and outputs dequantized as the model
     declares (first input, first output)."""
     from core.analysis.tflite_reader import read_model
+    from core.model_info import quantized_inputs
     from core.tflm_check import tflm_outputs
 
     sg = read_model(data).subgraphs[0]

@@ -120,3 +120,19 @@ def draw_scaled(artifact: Artifact, samples: int, seed: int, value_range=None, n
     if norm is None:
         return x
     return [normalize(a, norm) for a in x] if isinstance(x, list) else normalize(x, norm)
+
+
+def quantized_inputs(data: bytes, x: np.ndarray) -> np.ndarray:
+    """`x` (model-domain floats) as the model's first input takes it: quantized with its scale and
+    zero point when it is an integer tensor, reshaped to its shape without the batch axis."""
+    from core.analysis.tflite_reader import dtype_name, read_model
+
+    sg = read_model(data).subgraphs[0]
+    t_in = sg.tensors[sg.inputs[0]]
+    x = np.asarray(x).reshape((-1, *[int(d) for d in t_in.shape[1:]]))
+    dtype = np.dtype(dtype_name(t_in))
+    q = t_in.quantization
+    if np.issubdtype(dtype, np.integer) and q is not None and q.scale is not None and len(q.scale):
+        info = np.iinfo(dtype)
+        x = np.clip(np.round(x / q.scale[0] + q.zeroPoint[0]), info.min, info.max)
+    return x.astype(dtype)

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
+from core.analysis.schema import dtype_name, op_name, tflite_schema  # noqa: F401  (readers import them from here too)
 from core.errors import LoadError
-
-
-def _schema():
-    from core import tf_env  # noqa: F401  (environment first)
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    return schema
-
-
-@lru_cache(maxsize=1)
-def _enum_names(enum_name: str) -> dict:
-    enum = getattr(_schema(), enum_name)
-    return {v: k for k, v in vars(enum).items() if not k.startswith("_") and isinstance(v, int)}
 
 
 def read_model(data: bytes, label: str = "model"):
@@ -39,22 +25,6 @@ def read_model(data: bytes, label: str = "model"):
                         "cannot be read. Copy or export it again.") from None
     check_model(model, label)
     return model
-
-
-def op_name(model, operator) -> str:
-    """Builtin name of an operator (e.g. 'CONV_2D'), or the custom code for custom ops."""
-    code = model.operatorCodes[operator.opcodeIndex]
-    builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
-    name = _enum_names("BuiltinOperator").get(builtin, f"BUILTIN_{builtin}")
-    if name == "CUSTOM" and code.customCode:
-        custom = code.customCode
-        return "CUSTOM:" + (custom.decode() if isinstance(custom, bytes) else str(custom))
-    return name
-
-
-def dtype_name(tensor) -> str:
-    """Tensor type as TFLite names it, lower case ('int8', 'float32', ...)."""
-    return _enum_names("TensorType").get(tensor.type, str(tensor.type)).lower()
 
 
 def op_names(model, subgraph: int = 0) -> list[str]:
@@ -104,7 +74,7 @@ def activation_dtypes(model, subgraph: int = 0) -> set[str]:
 def payload_ranges(data: bytes) -> list[tuple[int, int]]:
     """(start, end) byte ranges of the buffers' payloads (weights, constants, metadata) in `data`;
     everything outside them is the flatbuffer's structure (tables, vectors, strings)."""
-    schema = _schema()
+    schema = tflite_schema()
     model = schema.Model.GetRootAsModel(bytearray(data), 0)
     ranges = []
     for i in range(model.BuffersLength()):

@@ -44,7 +44,7 @@ def check_model(model, label: str) -> None:
         return LoadError(f"{label}: the TFLite file is damaged or malformed: {where} {what}. "
                          "Export the model again from its source (TFLite converter).")
 
-    from core.analysis.tflite_reader import dtype_name, op_name
+    from core.analysis.schema import dtype_name, op_name
 
     subgraphs = model.subgraphs or []
     if not subgraphs:

@@ -16,7 +16,7 @@ def measure_variant(data: bytes, x, runner: Runner, clock_mhz: int = 0) -> Targe
     """Run `data` on the target for the first SAMPLES of `x` (model-domain inputs; None: zeros)
     and compare its outputs with the host TFLM's. Raises TinyOptError when it does not run there."""
     from core.analysis.tflite_reader import dtype_name, read_model
-    from core.evaluation import quantized_inputs
+    from core.model_info import quantized_inputs
     from core.tflm_check import tflm_outputs
 
     sg = read_model(data).subgraphs[0]

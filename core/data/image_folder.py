@@ -18,7 +18,7 @@ LIMIT = 200_000  # images; a folder larger than this is better given as a .npz
 
 
 def load_image_folder(root: Path, *, seed: int = 0, test_fraction: float = 0.2, input_shape=None):
-    from core.data import Dataset, check_finite, split
+    from core.data.dataset import Dataset, check_finite, split
 
     h, w, channels = _target(input_shape)
     if (root / "train").is_dir() and (root / "test").is_dir():

@@ -27,7 +27,7 @@ def columns(path: Path) -> tuple[list[str], str | None]:
 
 
 def load_csv(path: Path, *, label_column: str | None = None, seed: int = 0, test_fraction: float = 0.2):
-    from core.data import from_arrays
+    from core.data.arrays import from_arrays
 
     if not path.exists():
         raise DataError(f"{path}: no such CSV file.")
