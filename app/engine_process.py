@@ -28,7 +28,7 @@ class JobCancel:
 
 def engine_main(requests, events, cancelled, seed: int = 0) -> None:
     """Serve (job id, fn, args) requests until None; put (id, kind, ...) events for each job."""
-    from core.isolation import die_with_parent
+    from core.probes.isolation import die_with_parent
 
     die_with_parent()  # a window that is killed takes its engine with it
     while True:
@@ -42,7 +42,7 @@ def engine_main(requests, events, cancelled, seed: int = 0) -> None:
 
 def run_job(job_id, fn, args, events, cancel_event, seed: int) -> None:
     """Run `fn(ctx, emit, *args)`; report progress, log lines, variants, then finished or failed."""
-    from core.errors import TinyOptError
+    from core.errors import Cancelled, TinyOptError
     from core.steps.base import CancelToken, Context
 
     def put(*event):
@@ -54,6 +54,8 @@ def run_job(job_id, fn, args, events, cancel_event, seed: int) -> None:
         result = fn(ctx, lambda payload: put("variant", payload), *args)
     except TinyOptError as exc:
         put("failed", str(exc), "", exc)
+    except Cancelled as exc:  # a job that does not keep partial results (a build, an export)
+        put("failed", str(exc) or "Cancelled.", "", None)
     except Exception as exc:  # a bug or an unexpected library error: report it, the window lives on
         put("failed", f"Unexpected error: {type(exc).__name__}: {exc}", traceback.format_exc(), None)
     else:

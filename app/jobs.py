@@ -31,10 +31,10 @@ class LoadedModel:
 @dataclass
 class VariantPayload:
     name: str
-    metrics: object  # core.evaluation.Metrics
+    metrics: object  # core.measure.evaluation.Metrics
     artifact: object  # core.artifact.Artifact for .tflite variants (exportable), else None
     memory: object  # MemoryReport or None (Keras variants)
-    preview: list = None  # predictions on the preview samples (core.preview)
+    preview: list = None  # predictions on the preview samples (core.measure.preview)
 
     @property
     def is_tflite(self) -> bool:
@@ -44,8 +44,8 @@ class VariantPayload:
 def load(ctx, emit, path: str | None, trust_model_code: bool = False) -> LoadedModel:
     """Load `path` (None: the reference CNN, trained on first use and cached)."""
     global _session
-    from core.evaluation import model_bytes
-    from core.model_info import model_io
+    from core.measure.evaluation import model_bytes
+    from core.model.info import model_io
     from core.recipe import REFERENCE, Recipe
     from core.session import Session
     from core.steps.training import kernel_layers
@@ -91,7 +91,7 @@ def run(ctx, emit, recipe_dict: dict, trust_model_code: bool = False) -> dict:
 
 
 def preview(ctx, emit, recipe_dict: dict):
-    """The samples a run of this recipe evaluates on (core.preview.Preview), for the Data tab."""
+    """The samples a run of this recipe evaluates on (core.measure.preview.Preview), for the Data tab."""
     from core.recipe import Recipe
 
     if _session is None:
@@ -122,7 +122,7 @@ class TrialPayload:
     """One finished search trial, for the Explore tab."""
 
     number: int
-    state: str  # "complete", "invalid", "ruled out", "not measured", "failed"
+    state: object  # core.search.Outcome
     values: dict  # objective -> value (complete trials)
     feasible: bool
     violations: list
@@ -136,11 +136,11 @@ class TrialPayload:
 
 def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: tuple, out_dir: str,
            epochs: int = 1, resume: bool = False, trust_model_code: bool = False) -> dict:
-    """Run (or resume) a search from the window (core/search.py), emitting a TrialPayload per
+    """Run (or resume) a search from the window (core/search/run.py), emitting a TrialPayload per
     trial. Cancel ends it after the running trial: every finished trial is kept."""
     global _session
     from core.recipe import Recipe
-    from core.search import Budget
+    from core.search import Budget, Outcome, note, outcome
     from core.search import search as run_search
     from core.session import Session
     from core.steps.base import Context
@@ -171,18 +171,14 @@ def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: 
         made[number] = VariantPayload(name, v.metrics, v.artifact, _session.memory(v.artifact)[0], v.preview)
 
     def on_trial(t):
-        attrs = t.user_attrs
-        if "surplus" in attrs:
+        what = outcome(t)
+        if what is Outcome.SURPLUS:
             return
-        state = {"COMPLETE": "complete", "FAIL": "failed"}.get(t.state.name) or (
-            "invalid" if "invalid" in attrs else "ruled out" if "ruled_out" in attrs else
-            "refused" if "refused" in attrs else "not measured")
-        note = (attrs.get("invalid") or attrs.get("ruled_out") or attrs.get("error") or attrs.get("refused")
-                or ", ".join(attrs.get("unmeasured", [])))
+        attrs = t.user_attrs
         values = dict(zip(objectives, t.values)) if t.values else {}
         steps = attrs.get("recipe", {}).get("steps") or _drawn(t.params)
-        emit(TrialPayload(t.number, state, values, not attrs.get("violations"), attrs.get("violations", []),
-                          steps, note, made.pop(t.number, None), originals.pop(t.number, None),
+        emit(TrialPayload(t.number, what, values, not attrs.get("violations"), attrs.get("violations", []),
+                          steps, note(t), made.pop(t.number, None), originals.pop(t.number, None),
                           attrs.get("original_accuracy"),
                           t.datetime_complete is not None and t.datetime_complete < started))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from core.isolation import temp_dir
+from core.probes.isolation import temp_dir
 
 
 class NetronServer:

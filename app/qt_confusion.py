@@ -30,7 +30,7 @@ class ConfusionWidget(QWidget):
         layout.addLayout(row, 1)
 
     def setMetrics(self, original, variant, labels=(), names=("original", "variant")) -> None:
-        """Show `original` and `variant` (core.evaluation.Metrics or None)."""
+        """Show `original` and `variant` (core.measure.evaluation.Metrics or None)."""
         for (label, table), m, name in zip(self.tables, (original, variant), names):
             label.setText(name)
             table.clear()

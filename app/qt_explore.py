@@ -1,4 +1,4 @@
-"""The Explore tab: a search over sequences and their parameters (core/search.py, run in the engine),
+"""The Explore tab: a search over sequences and their parameters (core/search/run.py, run in the engine),
 drawn while it runs.
 
 One point per trial: flash or RAM against accuracy, coloured by the third objective; the device's
@@ -19,12 +19,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QGridLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from core.search import describe
+from core.search import Outcome, describe
 
 AXIS = {"flash": "flash: model bytes", "ram": "RAM: arena bytes", "accuracy": "accuracy (fidelity without labels)",
         "latency": "latency (instructions on the core, else host ms)"}
 GREY, FRONT_PEN = (170, 170, 170, 150), pg.mkPen((20, 20, 20), width=2)
-COUNTED = ("complete", "invalid", "ruled out", "refused", "not measured")  # states that count towards the total
+# Outcomes that count towards the total (a failed trial is made up for by another)
+COUNTED = (Outcome.COMPLETE, Outcome.INVALID, Outcome.RULED_OUT, Outcome.REFUSED, Outcome.UNMEASURED)
 
 
 @dataclass
@@ -193,12 +194,12 @@ class ExploreWidget(QWidget):
             self.original = payload.original
         if payload.original_accuracy is not None:
             self.original_accuracy = payload.original_accuracy
-        if payload.state == "complete":
+        if payload.state is Outcome.COMPLETE:
             self.points[payload.number] = Point(payload.number, payload.values, payload.feasible,
                                                 payload.violations, payload.steps, payload.variant)
             self._mark_front()
         self._redraw()
-        self._show_progress(f"trial {payload.number}: {payload.state}" + (f" ({payload.note})" if payload.note else ""))
+        self._show_progress(f"trial {payload.number}: {payload.state.value}" + (f" ({payload.note})" if payload.note else ""))
 
     def finish(self, result: dict) -> None:
         """The search ended (done or stopped): every trial of the study, the front and the best."""

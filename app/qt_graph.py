@@ -155,9 +155,6 @@ class GraphWidget(QWidget):
             self.profile, self.interceptor = make_profile(None)
         return self.profile
 
-    def servers(self) -> list[NetronServer]:
-        return [self.original.server, self.variant.server]
-
     def showOriginal(self, data: bytes, filename: str, title: str = "original") -> None:
         self.original.show_model(data, filename, title, self._profile())
 

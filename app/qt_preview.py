@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from core.preview import top_class
+from core.measure.preview import top_class
 
 THUMB = 84  # pixels per sample
 DISAGREE = "#b00020"
@@ -43,7 +43,7 @@ class PreviewWidget(QWidget):
         self.texts = []  # one QLabel per sample, under its picture
 
     def setPreview(self, preview) -> None:
-        """Show the samples of a core.preview.Preview (None: clear)."""
+        """Show the samples of a core.measure.preview.Preview (None: clear)."""
         self.preview = preview
         while self.grid.count():
             old = self.grid.takeAt(0).widget()

@@ -35,7 +35,7 @@ def structure(data: bytes) -> list[int]:
 def main() -> int:
     from core.analysis import inspect_tflite
     from core.errors import TinyOptError
-    from core.loading import first_contact
+    from core.model.loading import first_contact
 
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 300
     seeds = {p.name: p.read_bytes() for p in sorted((ROOT.parent / "shared" / "models").glob("*.tflite"))}

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     import core.analysis.memory as memory
-    import core.tflm_check as tflm_check
+    import core.measure.tflm_check as tflm_check
     from core.presets import DEFAULT
     from core.recipe import Recipe
     from core.runner import run_recipe

@@ -24,7 +24,7 @@ def row(name: str, data: bytes) -> list:
     from core.artifact import Artifact
     from core.steps.base import Context
     from core.steps.graph import GraphStep
-    from core.tflm_check import check_tflm
+    from core.measure.tflm_check import check_tflm
 
     report = analyze_memory(data)
     stock = check_tflm(data, verify=False)

@@ -134,7 +134,7 @@ def main() -> int:
         f"- Hypervolume (reference point: flash {FLASH:,} B, RAM {RAM:,} B, accuracy {FLOOR}; objectives in bytes "
         f"and accuracy): front **{hv_front:.4g}**, presets' TFLM-runnable points **{hv_presets:.4g}** "
         f"(ratio {hv_front / hv_presets:.3f}).",
-        f"- Best for the Cortex-M0+: " + (f"trial {best.number}, {_steps(best.recipe['steps'])}: "
+        "- Best for the Cortex-M0+: " + (f"trial {best.number}, {_steps(best.recipe['steps'])}: "
                                          f"{best.values['flash']:,.0f} B flash, {best.values['ram']:,.0f} B arena, "
                                          f"accuracy {best.values['accuracy']:.4f}." if best else "none."), "",
         "## The front", "", markdown(["trial", "flash B", "arena B", "accuracy", "s", "reused steps", "sequence"],

@@ -21,17 +21,17 @@ MODELS = ["seed_cnn_fashion_int8.tflite", "kws_ref_model.tflite", "ad01_int8.tfl
 
 def main() -> int:
     from core.errors import TinyOptError
-    from core.target.build import runner
+    from core.target.build import firmware
     from core.target.measure import run, sample_inputs
     from core.target.targets import KERNELS, TARGETS
-    from core.tflm_check import check_tflm, tflm_outputs
+    from core.measure.tflm_check import check_tflm, tflm_outputs
 
     shared = ROOT.parent / "shared" / "models"
     rows, builds = [], []
     for t in TARGETS.values():
         for kernels in KERNELS:
             started = time.monotonic()
-            built = runner(t, kernels)
+            built = firmware(t, kernels)
             builds.append([t.title, kernels, f"{time.monotonic() - started:.0f}", built.info["objects"],
                            f"{built.info['library_bytes']:,}"])
     for name in MODELS:
@@ -42,7 +42,7 @@ def main() -> int:
         for t in TARGETS.values():
             for kernels in KERNELS:
                 try:
-                    r = run(data, x, runner(t, kernels))
+                    r = run(data, x, firmware(t, kernels))
                 except TinyOptError as exc:
                     rows.append([name, t.name, kernels, "does not run: " + str(exc)[:80], "", "", "", "", ""])
                     continue
@@ -50,7 +50,7 @@ def main() -> int:
                 est = "-" if r.ms_estimate is None else f"~{r.cycles_estimate:,} / ~{r.ms_estimate:.2f} ms"
                 rows.append([name, t.name, kernels, f"{r.instructions:,}", est, f"{r.arena_used:,}",
                              f"{host_arena:,}", "yes" if same else "NO", f"{r.seconds:.2f}"])
-    text = (f"# Emulated Cortex-M targets\n\n{machine()}; TFLM {builds and runner(next(iter(TARGETS.values())), 'cmsis-nn').info['tflite_micro_commit'][:12]}, "
+    text = (f"# Emulated Cortex-M targets\n\n{machine()}; TFLM {builds and firmware(next(iter(TARGETS.values())), 'cmsis-nn').info['tflite_micro_commit'][:12]}, "
             "arm-none-eabi-gcc 12.2, QEMU 7.2 with the project's instruction-counting plugin.\n\n"
             "Instructions are exact (two random inputs; the first's Invoke, operator hooks included). "
             "Cycles and ms are the Cortex-M4 timing-table estimate at the target's typical clock (Cortex-M4F "

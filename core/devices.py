@@ -34,11 +34,11 @@ class Device:
 
 def find(name: str) -> Device:
     """The device whose name contains `name` (case-insensitive); an error lists the choices."""
-    from core.errors import TinyOptError, setting
+    from core.errors import TargetError, setting
 
     hits = [d for d in DEVICES if name.lower() in d.name.lower()]
     if len(hits) != 1:
-        raise TinyOptError(f"Device '{name}' {'matches several' if hits else 'is unknown'}; devices: "
+        raise TargetError(f"Device '{name}' {'matches several' if hits else 'is unknown'}; devices: "
                            + "; ".join(d.name for d in DEVICES) + f". Or give {setting('device_budget')}.")
     return hits[0]
 

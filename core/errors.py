@@ -78,9 +78,19 @@ class ExportError(TinyOptError):
     """A package could not be written."""
 
 
+class TargetError(TinyOptError):
+    """A device or Cortex-M target: unknown, its toolchain or TFLM tree missing, a build that fails,
+    or a model it does not run."""
+
+
+class UsageError(TinyOptError):
+    """A command's options do not make a command (the command line's own checks)."""
+
+
 class SearchError(TinyOptError):
     """A search cannot start or go on: its settings, its storage or its study."""
 
 
-class Cancelled(TinyOptError):
-    """The user cancelled the running work."""
+class Cancelled(Exception):
+    """The user cancelled the running work. Not a TinyOptError: nothing went wrong, and a handler
+    of errors must never swallow a cancel."""

@@ -12,7 +12,7 @@ from core.errors import SequenceError
 from core.params import Param, check
 from core.sequence import Sequence
 from core.target.targets import KERNELS, TARGETS
-from core.tasks import TASKS
+from core.measure.tasks import TASKS
 
 FORMAT = 1
 REFERENCE = "reference"  # model value meaning "train (or reuse) the study's reference CNN"

@@ -12,13 +12,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import preview
+from core.measure import preview
 from core.artifact import Artifact
 from core.data import Dataset, adapt, load_dataset
 from core.errors import Cancelled, DataError, TinyOptError, setting
-from core.evaluation import Metrics, evaluate_outputs
-from core.loading import load_model
-from core.model_info import model_io
+from core.measure.evaluation import Metrics, evaluate_outputs
+from core.model.loading import load_model
+from core.model.info import model_io
 from core.recipe import REFERENCE, Recipe
 from core.steps.base import Context, Progress
 
@@ -29,7 +29,7 @@ class Variant:
 
     artifact: Artifact
     metrics: Metrics
-    preview: list = field(default_factory=list)  # predictions on the preview samples (core.preview)
+    preview: list = field(default_factory=list)  # predictions on the preview samples (core.measure.preview)
 
     @property
     def name(self) -> str:
@@ -46,7 +46,7 @@ class RunResult:
     failures: list = field(default_factory=list)  # (branch, message): a branch that failed, others went on
     input_range: tuple | None = None  # what the inputs were scaled to (the recipe's, or detected)
     task: str | None = None  # what the run scored (the recipe's, or detected)
-    preview: object = None  # core.preview.Preview of the evaluation inputs
+    preview: object = None  # core.measure.preview.Preview of the evaluation inputs
 
 
 def cache_dir() -> Path:
@@ -56,7 +56,7 @@ def cache_dir() -> Path:
 
 def reference_model(recipe: Recipe, ctx: Context) -> Artifact:
     """Train the reference CNN on the recipe's data, or reuse the one trained before."""
-    from core.reference import save_keras, train_reference
+    from core.model.reference import save_keras, train_reference
 
     if recipe.data is None:
         raise DataError("The reference CNN is trained on a dataset: choose one (e.g. mnist-5k), or "
@@ -82,7 +82,7 @@ SYNTHETIC_SAMPLES = 64
 
 
 def detect_task(original: Artifact, dataset=None) -> str:
-    from core.tasks import detect
+    from core.measure.tasks import detect
 
     try:
         return detect(model_io(original), dataset)
@@ -104,7 +104,7 @@ def input_range(recipe: Recipe, original: Artifact) -> tuple:
 def synthetic_inputs(original: Artifact, seed: int, value_range: tuple = (0.0, 1.0), norm: dict | None = None):
     """Inputs drawn uniformly from the model's input range (or from 0..1, then normalized), for
     fidelity when there is no data: an array, or one per input; None when a shape is not fixed."""
-    from core.model_info import draw_scaled
+    from core.model.info import draw_scaled
 
     return draw_scaled(original, SYNTHETIC_SAMPLES, seed, value_range, norm)
 
@@ -152,14 +152,14 @@ def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
     return original, ds
 
 
-def target_runner(recipe: Recipe, ctx: Context):
+def target_firmware(recipe: Recipe, ctx: Context):
     """The recipe's target runner, building TFLM for it first if needed (progress and cancel
     through `ctx`; minutes the first time, then cached)."""
-    from core.target.build import runner
+    from core.target.build import firmware
     from core.target.targets import get
 
     t = get(recipe.target)
-    built = runner(t, recipe.kernels, cancel=lambda: ctx.cancel.cancelled,
+    built = firmware(t, recipe.kernels, cancel=lambda: ctx.cancel.cancelled,
                    progress=lambda f, text: ctx.progress(Progress("target", text, f)))
     ctx.log(f"target: {t.title} on QEMU {t.machine}, {recipe.kernels} kernels, TFLM "
             f"{built.info.get('tflite_micro_commit', '?')[:12]}, {built.info.get('compiler', '')}")
@@ -187,7 +187,7 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         An already loaded model (the GUI passes the one it shows); otherwise `recipe.model` is loaded.
     on_variant : callable
         Called with each `Variant` as soon as it is evaluated (the original first).
-    prefixes : core.prefixes.Prefixes, optional
+    prefixes : core.search.prefixes.Prefixes, optional
         Fine-tuned prefixes kept from earlier runs of the same model (the search passes one).
     evaluate_steps : bool
         False: evaluate the original and the last step's variants only (the search needs no more).
@@ -227,7 +227,7 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         x_eval = probe if probe is not None else (ds.x_test if ds is not None else None)
         labels = list(getattr(ds, "labels", None) or [])
         reference = {}
-        target = target_runner(recipe, ctx) if tflm and recipe.target != "none" else None
+        target = target_firmware(recipe, ctx) if tflm and recipe.target != "none" else None
 
         def emit(art: Artifact) -> Artifact:
             ctx.progress(Progress("evaluate", f"evaluating {art.name}", None))
@@ -257,8 +257,6 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
                         outs = prefixes.run(step, head, ctx, prefixes.key(recipe, index))
                     else:
                         outs = step.run(head, ctx)
-                except Cancelled:
-                    raise
                 except TinyOptError as exc:
                     if len(heads) == 1 and not result.variants[1:]:
                         raise  # nothing else to show: the user needs the error itself

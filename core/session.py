@@ -2,7 +2,7 @@
 
 It owns the loaded model, the dataset, the recipe with every field, the variants of the last run
 and their metrics, and the operations on them: load, run (progress and cancel through the
-`Context`), evaluate, memory, export. The CLI (core/cli.py) and the window's engine jobs
+`Context`), evaluate, memory, export. The CLI (cli/commands.py) and the window's engine jobs
 (app/jobs.py) only call it. Exporting a variant of a finished run never runs the recipe again.
 Trust in model code is the user's run-time grant (`trust_model_code`), never a recipe field.
 """
@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from core.artifact import Artifact
-from core.errors import ExportError, LoadError, TinyOptError
+from core.errors import ExportError, LoadError
 from core.recipe import REFERENCE, Recipe
 from core.runner import RunResult, Variant, reference_model, reference_source, run_recipe
 from core.steps.base import Context
@@ -27,7 +27,7 @@ class Session:
         self.original: Artifact | None = None
         self.result: RunResult | None = None
         self._labels: list = []  # class names, when the data came from a finished run's report
-        # A search's trial variants (core/search.py), exportable like a run's: name -> (Variant,
+        # A search's trial variants (core/search/run.py), exportable like a run's: name -> (Variant,
         # the original's metrics, the trial's recipe)
         self.found: dict = {}
 
@@ -55,7 +55,7 @@ class Session:
     # ------------------------------------------------------------------ operations
     def load(self, model: str | None = None, ctx: Context | None = None) -> Artifact:
         """Load `model` (default: the recipe's) as the original; earlier variants are dropped."""
-        from core.loading import load_model
+        from core.model.loading import load_model
 
         if model is not None:
             self.recipe = dataclasses.replace(self.recipe, model=str(model))
@@ -81,7 +81,7 @@ class Session:
         return self.result
 
     def preview(self, ctx: Context | None = None):
-        """The samples a run of the recipe would evaluate on (core.preview.Preview), or None."""
+        """The samples a run of the recipe would evaluate on (core.measure.preview.Preview), or None."""
         from core.runner import preview_of
 
         original = self.original if self._loaded_matches() else None
@@ -97,7 +97,7 @@ class Session:
 
     def evaluate(self, artifact: Artifact | None = None, data: str | None = None):
         """Metrics of `artifact` (default: the loaded model), with accuracy on `data` when given."""
-        from core.evaluation import evaluate
+        from core.measure.evaluation import evaluate
         from core.runner import prepare
 
         artifact = artifact or self.original
@@ -156,7 +156,7 @@ class Session:
 
     @staticmethod
     def _target(target: str, kernels: str, progress):
-        from core.target.build import runner
+        from core.target.build import firmware
         from core.target.targets import get
 
         shown = {"tenth": -1}
@@ -166,7 +166,7 @@ class Session:
                 shown["tenth"] = int(fraction * 10)
                 progress(f"{text} ({fraction * 100:.0f}%)")
 
-        return runner(get(target), kernels, progress=every_tenth)
+        return firmware(get(target), kernels, progress=every_tenth)
 
     # ------------------------------------------------------------------ run folders (CLI)
     def write_run(self, out_dir) -> Path:
@@ -185,12 +185,12 @@ class Session:
     @classmethod
     def from_run(cls, run_dir) -> "Session":
         """A session holding the .tflite variants of a finished `tinyopt run` (its folder)."""
-        from core.evaluation import Metrics
-        from core.fidelity import Fidelity
-        from core.loading import tflite_artifact
+        from core.measure.evaluation import Metrics
+        from core.measure.fidelity import Fidelity
+        from core.model.loading import tflite_artifact
         from core.target.measure import TargetRun
-        from core.tasks import TaskScores
-        from core.tflm_check import TflmResult
+        from core.measure.tasks import TaskScores
+        from core.measure.tflm_check import TflmResult
 
         run_dir = Path(run_dir)
         try:
@@ -215,7 +215,7 @@ class Session:
                 art = dataclasses.replace(art, history=tuple(row.get("history", [])), info=row.get("steps") or {})
             result.variants.append(Variant(art, metrics))
         if not any(v.artifact is not None for v in result.variants):
-            raise TinyOptError(f"{run_dir}: this run wrote no .tflite variant to export.")
+            raise ExportError(f"{run_dir}: this run wrote no .tflite variant to export.")
         session.result = result
         session._labels = report.get("labels") or []
         return session

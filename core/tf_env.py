@@ -50,7 +50,7 @@ def name_counters():
     """Keras' per-process name counters (conv2d_3, quantize_layer_1, ...) as they are now.
 
     Layer and model names reach a .tflite's tensor names, so a run that skips steps it has
-    already computed (core/prefixes.py) sets these back to what the steps would have left, and
+    already computed (core/search/prefixes.py) sets these back to what the steps would have left, and
     writes the same bytes as a run that computed them. tf_keras keeps them in module globals
     (PER_GRAPH_OBJECT_NAME_UIDS, OBSERVED_NAMES): checked with the pinned tf-keras 2.21.0."""
     from tf_keras.src import backend as impl

@@ -29,7 +29,7 @@ def mnist5k():
 @pytest.fixture(scope="session")
 def trained_reference(mnist5k):
     """The reference CNN trained for 3 epochs on mnist-5k (about 5 s on 2 cores)."""
-    from core.reference import train_reference
+    from core.model.reference import train_reference
 
     return train_reference(mnist5k, epochs=3, seed=0)
 
@@ -43,6 +43,6 @@ def adapted_mnist(trained_reference, mnist5k):
 
 @pytest.fixture(scope="session")
 def reference_h5(trained_reference, tmp_path_factory):
-    from core.reference import save_keras
+    from core.model.reference import save_keras
 
     return save_keras(trained_reference.model, tmp_path_factory.mktemp("ref") / "reference.h5")

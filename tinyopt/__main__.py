@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-PROBES = {"--tflm-probe": "core.tflm_probe", "--litert-probe": "core.litert_probe"}
+PROBES = {"--tflm-probe": "core.probes.tflm_probe", "--litert-probe": "core.probes.litert_probe"}
 
 
 def main(argv=None) -> int:
@@ -15,8 +15,8 @@ def main(argv=None) -> int:
         import importlib
 
         return importlib.import_module(PROBES[argv[0]]).main(argv[1:])
-    from core.cli import is_command, main as cli_main
-    from core.isolation import clean_stale
+    from cli.commands import is_command, main as cli_main
+    from core.probes.isolation import clean_stale
 
     clean_stale()  # temporary folders of earlier runs that were killed
     if argv and is_command(argv[0]):

@@ -58,12 +58,12 @@ def _to_dict(metrics):
 def build_files(artifact, *, prefix: str, recipe=None, metrics=None, original_metrics=None,
                 labels=None, progress=lambda msg: None, target=None) -> dict[str, bytes]:
     """Every file of the package as bytes (nothing touches the disk here). With `target` (a
-    core.target.build.Runner) the arena is the one measured on that emulated Cortex-M, checked
+    core.target.build.Firmware) the arena is the one measured on that emulated Cortex-M, checked
     there, and the Makefile builds for its CPU."""
     from core.analysis.graph import build_graph
     from core.analysis.memory import analyze_memory
     from core.report import versions
-    from core.tflm_check import check_tflm, loads_at
+    from core.measure.tflm_check import check_tflm, loads_at
 
     if not artifact.is_tflite:
         raise ExportError(f"Variant '{artifact.name}' is a Keras model: export a converted (.tflite) variant, "

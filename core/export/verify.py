@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ExportError
-from core.isolation import temp_dir
-from core.target.build import Runner
+from core.probes.isolation import temp_dir
+from core.target.build import Firmware
 from core.target.targets import get
 
 TIMEOUT_S = 600
@@ -34,11 +34,11 @@ class Verification:
         return asdict(self)
 
 
-def verify_package(folder, runner: Runner, *, seed: int = 0) -> Verification:
+def verify_package(folder, runner: Firmware, *, seed: int = 0) -> Verification:
     """Build and run the package in `folder` for `runner`'s target; ExportError when it does not
     build, allocate or run."""
     from core.analysis.tflite_reader import dtype_name, read_model
-    from core.tflm_check import tflm_outputs
+    from core.measure.tflm_check import tflm_outputs
 
     from core.target.measure import sample_inputs
 

@@ -50,7 +50,7 @@ class Context:
     cancel: CancelToken = field(default_factory=CancelToken)
     input_range: tuple | None = None  # what the model's inputs are scaled to (None: the model's own)
     input_norm: dict | None = None  # {"mean", "std"} the inputs are normalized with instead
-    task: str = "classification"  # core.tasks: what fine-tuning optimizes
+    task: str = "classification"  # core.measure.tasks: what fine-tuning optimizes
 
 
 class Step:

@@ -96,7 +96,7 @@ def compress(data: bytes, p: CompressParams) -> tuple[bytes, list[Candidate], li
 
 def check_inputs(data: bytes, dataset, n: int = CHECK_SAMPLES, seed: int = 0) -> np.ndarray:
     """Real test samples (and noise when there are none), quantized as the model expects."""
-    from core.evaluation import LiteRTRunner
+    from core.measure.evaluation import LiteRTRunner
 
     runner = LiteRTRunner(data)
     shape = tuple(runner.inp["shape"][1:])
@@ -124,7 +124,7 @@ class CompressStep(Step):
         return None
 
     def run(self, artifact, ctx: Context) -> list:
-        from core.tflm_check import check_tflm, tflm_outputs
+        from core.measure.tflm_check import check_tflm, tflm_outputs
 
         ctx.progress(Progress(self.name, "building look-up tables", 0.1))
         out, found, skipped = compress(artifact.data, self.params)

@@ -77,8 +77,8 @@ def optimize(data: bytes, p: GraphParams, log=lambda line: None) -> tuple[bytes,
 
 def same_outputs(a: bytes, b: bytes, seed: int = 0) -> str | None:
     """None when both models give bit-identical outputs on TFLM and LiteRT, else what differs."""
-    from core.evaluation import LiteRTRunner
-    from core.tflm_check import tflm_outputs
+    from core.measure.evaluation import LiteRTRunner
+    from core.measure.tflm_check import tflm_outputs
 
     ra, rb = LiteRTRunner(a), LiteRTRunner(b)
     d = ra.inp
@@ -88,15 +88,14 @@ def same_outputs(a: bytes, b: bytes, seed: int = 0) -> str | None:
         x = rng.integers(info.min, info.max, (CHECK_SAMPLES, *d["shape"][1:]), endpoint=True).astype(d["dtype"])
     else:
         x = rng.uniform(-1, 1, (CHECK_SAMPLES, *d["shape"][1:])).astype(d["dtype"])
-    for runner_a, runner_b in ((ra, rb),):
-        for sample in x:
-            outs = []
-            for r in (runner_a, runner_b):
-                r.interp.set_tensor(r.inp["index"], sample[None])
-                r.interp.invoke()
-                outs.append(r.interp.get_tensor(r.out["index"]).copy())
-            if not np.array_equal(*outs):
-                return "LiteRT outputs differ"
+    for sample in x:
+        outs = []
+        for r in (ra, rb):
+            r.interp.set_tensor(r.inp["index"], sample[None])
+            r.interp.invoke()
+            outs.append(r.interp.get_tensor(r.out["index"]).copy())
+        if not np.array_equal(*outs):
+            return "LiteRT outputs differ"
     if not np.array_equal(tflm_outputs(a, x), tflm_outputs(b, x)):
         return "TFLM outputs differ"
     return None
@@ -110,7 +109,7 @@ class GraphStep(Step):
     Params = GraphParams
 
     def run(self, artifact, ctx: Context) -> list:
-        from core.tflm_check import check_tflm
+        from core.measure.tflm_check import check_tflm
 
         ctx.progress(Progress(self.name, "searching operator order and memory plan", 0.1))
         out, info = optimize(artifact.data, self.params, ctx.log)

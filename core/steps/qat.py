@@ -30,12 +30,6 @@ class QatParams:
                           "auto picks from the model's history", choices=PRESERVE)
 
 
-def is_qat_model(model) -> bool:
-    """True when the Keras model carries tfmot's fake-quantization wrappers."""
-    return any(type(layer).__name__.startswith(("QuantizeWrapper", "QuantizeLayer"))
-               for layer in model.layers)
-
-
 def scheme_for(artifact, preserve: str) -> str:
     if preserve != "auto":
         return preserve

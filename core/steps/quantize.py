@@ -22,7 +22,6 @@ MODES = {
     "int8": "integer only (int8 input and output)",
     "16x8": "16x8 quantization (int16 activations, int8 weights)",
 }
-PTQ_MODES = ("dynamic", "float16", "full-int", "int8", "16x8")
 NEEDS_DATA = ("full-int", "int8", "16x8")
 FLOAT_ONLY = ("float32", "float16")  # exports that keep no integer arithmetic
 
@@ -93,7 +92,7 @@ def synthetic_calibration(artifact, samples: int, seed: int, value_range=None, n
     import numpy as np
 
     from core.data import Dataset
-    from core.model_info import draw_scaled
+    from core.model.info import draw_scaled
 
     x = draw_scaled(artifact, samples, seed, value_range, norm)
     if x is None:

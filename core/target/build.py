@@ -17,10 +17,10 @@ import os
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import Cancelled, TinyOptError
+from core.errors import Cancelled, TargetError
 from core.target import toolchain
 from core.target.targets import KERNELS, Target
 from core.target.tree import Tree, locate
@@ -39,8 +39,9 @@ MODEL_MAX, ARENA_MAX, HEAP, STACK = 4 << 20, 8 << 20, 512 << 10, 64 << 10  # in 
 
 
 @dataclass(frozen=True)
-class Runner:
-    """A built runner: the firmware, the plugin that counts its instructions, and how it was made."""
+class Firmware:
+    """The built firmware: the runner ELF that reads any model through semihosting, the QEMU plugin
+    that counts its instructions, and how it was made."""
 
     elf: Path
     plugin: Path
@@ -66,12 +67,12 @@ def fingerprint(tree: Tree, target: Target) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
-def runner(target: Target, kernels: str = "cmsis-nn", *, tree: Tree | None = None, progress=None,
-           cancel=None) -> Runner:
+def firmware(target: Target, kernels: str = "cmsis-nn", *, tree: Tree | None = None, progress=None,
+           cancel=None) -> Firmware:
     """The runner for `target` and `kernels`, built first if needed. `progress(fraction, text)` is
     told how the build goes; `cancel()` returning True stops it between files (Cancelled)."""
     if kernels not in KERNELS:
-        raise TinyOptError(f"Unknown kernel set '{kernels}'; choose {' or '.join(KERNELS)}.")
+        raise TargetError(f"Unknown kernel set '{kernels}'; choose {' or '.join(KERNELS)}.")
     toolchain.require()
     tree = tree or locate()
     folder = cache_root() / f"{target.name}-{fingerprint(tree, target)}"
@@ -88,7 +89,7 @@ def runner(target: Target, kernels: str = "cmsis-nn", *, tree: Tree | None = Non
         return _build(tree, target, kernels, folder, progress or (lambda f, t: None), cancel or (lambda: False))
 
 
-def _existing(out: Path) -> Runner | None:
+def _existing(out: Path) -> Firmware | None:
     info_path = out / "build.json"
     if not info_path.is_file():
         return None
@@ -96,10 +97,10 @@ def _existing(out: Path) -> Runner | None:
     elf = out / "runner.elf"
     if not elf.is_file():
         return None
-    return Runner(elf, build_plugin(), int(info["mark"], 16), info["target"], info["kernels"], info)
+    return Firmware(elf, build_plugin(), int(info["mark"], 16), info["target"], info["kernels"], info)
 
 
-def _build(tree: Tree, target: Target, kernels: str, folder: Path, progress, cancel) -> Runner:
+def _build(tree: Tree, target: Target, kernels: str, folder: Path, progress, cancel) -> Firmware:
     started = time.monotonic()
     def obj(src, base):
         return folder / "obj" / base / src.relative_to(tree.root).with_suffix(".o")
@@ -119,7 +120,7 @@ def _build(tree: Tree, target: Target, kernels: str, folder: Path, progress, can
         cmd = _compile_command(tree, target, src, dest.with_suffix(".o.tmp"), ks)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise TinyOptError(f"Building TFLM for {target.title} failed on {src.relative_to(tree.root)}:\n"
+            raise TargetError(f"Building TFLM for {target.title} failed on {src.relative_to(tree.root)}:\n"
                                + (proc.stderr or proc.stdout)[-2000:])
         dest.with_suffix(".o.tmp").replace(dest)  # complete objects only: a killed build resumes cleanly
         return src
@@ -150,7 +151,7 @@ def _build(tree: Tree, target: Target, kernels: str, folder: Path, progress, can
             "model_max": MODEL_MAX, "arena_max": ARENA_MAX, "seconds": round(time.monotonic() - started, 1)}
     (out / "build.json").write_text(json.dumps(info, indent=2) + "\n")
     progress(1.0, f"TFLM for {target.title} ({kernels}) built in {info['seconds']:.0f} s")
-    return Runner(elf, plugin, mark, target.name, kernels, info)
+    return Firmware(elf, plugin, mark, target.name, kernels, info)
 
 
 def _compile_command(tree: Tree, target: Target, src: Path, obj: Path, kernels: str | None) -> list[str]:
@@ -186,7 +187,7 @@ def _link_runner(tree: Tree, target: Target, kernels: str, lib: Path, out: Path)
     symbols = _run(["arm-none-eabi-nm", str(elf)], "read the runner's symbols")
     mark = next((int(line.split()[0], 16) for line in symbols.splitlines() if line.endswith(" tinyopt_mark")), None)
     if mark is None:
-        raise TinyOptError(f"The runner for {target.title} has no tinyopt_mark symbol.")
+        raise TargetError(f"The runner for {target.title} has no tinyopt_mark symbol.")
     return elf, mark
 
 
@@ -206,9 +207,6 @@ def build_plugin() -> Path:
 def _run(cmd: list[str], what: str) -> str:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise TinyOptError(f"Could not {what}: {(proc.stderr or proc.stdout)[-2000:]}")
+        raise TargetError(f"Could not {what}: {(proc.stderr or proc.stdout)[-2000:]}")
     return proc.stdout
 
-
-def describe(r: Runner) -> dict:
-    return asdict(r)

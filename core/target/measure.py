@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import TinyOptError
-from core.isolation import temp_dir
-from core.target.build import Runner
+from core.errors import TargetError, TinyOptError
+from core.probes.isolation import temp_dir
+from core.target.build import Firmware
 from core.target.targets import get
 
 TIMEOUT_S = 600
@@ -79,7 +79,7 @@ class TargetRun:
         return run
 
 
-def run(data: bytes, inputs, runner: Runner, *, arena: int | None = None, timeout: float = TIMEOUT_S) -> TargetRun:
+def run(data: bytes, inputs, runner: Firmware, *, arena: int | None = None, timeout: float = TIMEOUT_S) -> TargetRun:
     """Run `data` on `runner`'s target for each sample of `inputs`: an array with the model's input
     dtype and shape (first axis = sample), or a list of such arrays, one per input in the model's
     order; `arena` limits the tensor arena to that many bytes. Raises TinyOptError with the
@@ -89,7 +89,7 @@ def run(data: bytes, inputs, runner: Runner, *, arena: int | None = None, timeou
     sg = read_model(data).subgraphs[0]
     xs = inputs if isinstance(inputs, list) else [inputs]
     if len(xs) != len(sg.inputs):
-        raise TinyOptError(f"the model takes {len(sg.inputs)} inputs; {len(xs)} given")
+        raise TargetError(f"the model takes {len(sg.inputs)} inputs; {len(xs)} given")
     n = len(xs[0])
     blob = b"".join(np.ascontiguousarray(x[i]).tobytes() for i in range(n) for x in xs)
     outs = [sg.tensors[k] for k in sg.outputs]
@@ -109,19 +109,19 @@ def run(data: bytes, inputs, runner: Runner, *, arena: int | None = None, timeou
         try:
             proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise TinyOptError(f"The model did not finish on {runner.target} within {timeout:.0f} s.") from None
+            raise TargetError(f"The model did not finish on {runner.target} within {timeout:.0f} s.") from None
         seconds = time.monotonic() - started
         report = _parse(proc.stdout)
         if proc.returncode != 0 or "done" not in report:
             reason = report.get("error") or (proc.stderr or proc.stdout).strip()[-600:] or f"exit code {proc.returncode}"
-            raise TinyOptError(f"The model does not run on {runner.target} ({runner.kernels}): {reason}")
+            raise TargetError(f"The model does not run on {runner.target} ({runner.kernels}): {reason}")
         marks = [tuple(int(v) for v in line.split()) for line in (tmp / "marks.txt").read_text().splitlines()
                  if line and line[0].isdigit()]
         raw = (tmp / "output.bin").read_bytes()
     ops = report["ops"]
     per = 2 * len(ops) + 2
     if len(marks) != per * n:
-        raise TinyOptError(f"instruction marks do not match the operators ({len(marks)} marks, "
+        raise TargetError(f"instruction marks do not match the operators ({len(marks)} marks, "
                            f"{len(ops)} operators, {n} samples)")
     per_sample = [marks[s * per + per - 1][0] - marks[s * per][0] for s in range(n)]
     first = marks[:per]
@@ -166,7 +166,7 @@ def sample_inputs(data: bytes, n: int = 1, *, seed: int = 0, zeros: bool = False
     return xs if len(xs) > 1 else xs[0]
 
 
-def loads_at(data: bytes, runner: Runner, arena: int) -> bool:
+def loads_at(data: bytes, runner: Firmware, arena: int) -> bool:
     """True when the model allocates and runs on the target with an arena of `arena` bytes."""
     try:
         run(data, sample_inputs(data, zeros=True), runner, arena=arena)

@@ -22,9 +22,6 @@ class Target:
     timing: str | None = None  # the cycle model the plugin applies ("m4"), None: no honest model
     no_timing_why: str = ""
 
-    def key(self, kernels: str) -> str:
-        return f"{self.name}-{kernels}"
-
 
 # Memory as QEMU 7.2 models it (each region checked with a test image): the vector table is at 0
 # on all three (VTOR resets to 0; the an547 boots Secure, no SAU set-up needed); mps2 boards have
@@ -52,9 +49,9 @@ TARGETS = {
 
 
 def get(name: str) -> Target:
-    from core.errors import TinyOptError
+    from core.errors import TargetError
 
     try:
         return TARGETS[name]
     except KeyError:
-        raise TinyOptError(f"Unknown target '{name}'; targets: {', '.join(TARGETS)}.") from None
+        raise TargetError(f"Unknown target '{name}'; targets: {', '.join(TARGETS)}.") from None

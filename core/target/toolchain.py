@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from functools import lru_cache
 
-from core.errors import TinyOptError
+from core.errors import TargetError, TinyOptError
 
 PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm gcc"
 PROGRAMS = {"arm-none-eabi-g++": "gcc-arm-none-eabi", "arm-none-eabi-gcc": "gcc-arm-none-eabi",
@@ -20,7 +20,7 @@ def require(*names: str) -> dict:
     found = {n: shutil.which(n) for n in names}
     missing = [n for n, p in found.items() if p is None]
     if missing:
-        raise TinyOptError(f"Cortex-M targets need {', '.join(missing)}, which this machine lacks. Install "
+        raise TargetError(f"Cortex-M targets need {', '.join(missing)}, which this machine lacks. Install "
                            f"them with: sudo apt-get install {PACKAGES} (Debian/Ubuntu; `make setup-target` "
                            "does it), then try again.")
     return found

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import TinyOptError, setting
+from core.errors import TargetError, setting
 
 ENV = "TINYOPT_TFLM_TREE"
 # The kernels the CMSIS-NN build replaces: kernels/cmsis_nn/<name>.cc instead of kernels/<name>.cc.
@@ -65,12 +65,12 @@ def locate(root: str | Path | None = None) -> Tree:
             f"CMSIS-NN kernels ({setting('tflm_tree')}, or ${ENV}); the README's 'Cortex-M targets' section "
             "says how to make one.")
     if path is None:
-        raise TinyOptError("No TFLM source tree found. " + hint)
+        raise TargetError("No TFLM source tree found. " + hint)
     if not (path / "tensorflow/lite/micro/micro_interpreter.cc").is_file():
-        raise TinyOptError(f"{path} is not a TFLM source tree (no tensorflow/lite/micro/micro_interpreter.cc). " + hint)
+        raise TargetError(f"{path} is not a TFLM source tree (no tensorflow/lite/micro/micro_interpreter.cc). " + hint)
     if not (path / "tensorflow/lite/micro/kernels/cmsis_nn").is_dir() or \
             not (path / "tensorflow/lite/micro/kernels/conv.cc").is_file():
-        raise TinyOptError(f"{path} lacks the CMSIS-NN kernels or the reference kernels they replace. " + hint)
+        raise TargetError(f"{path} lacks the CMSIS-NN kernels or the reference kernels they replace. " + hint)
     return Tree(path.resolve(), _commit(path))
 
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.errors import TinyOptError
-from core.target.build import Runner
+from core.errors import TargetError
+from core.target.build import Firmware
 from core.target.measure import TargetRun, run
 
 SAMPLES = 4  # evaluation inputs run on the target: enough to compare outputs, cheap to emulate
 
 
-def measure_variant(data: bytes, x, runner: Runner, clock_mhz: int = 0) -> TargetRun:
+def measure_variant(data: bytes, x, runner: Firmware, clock_mhz: int = 0) -> TargetRun:
     """Run `data` on the target for the first SAMPLES of `x` (model-domain inputs; None: zeros)
     and compare its outputs with the host TFLM's. Raises TinyOptError when it does not run there."""
     from core.analysis.tflite_reader import dtype_name, read_model
-    from core.model_info import quantized_inputs
-    from core.tflm_check import tflm_outputs
+    from core.model.info import quantized_inputs
+    from core.measure.tflm_check import tflm_outputs
 
     sg = read_model(data).subgraphs[0]
     if len(sg.inputs) != 1:
@@ -35,7 +35,7 @@ def measure_variant(data: bytes, x, runner: Runner, clock_mhz: int = 0) -> Targe
         try:
             host = tflm_outputs(data, xq)
         except RuntimeError as exc:
-            raise TinyOptError(f"the host TFLM does not run it: {exc}") from None
+            raise TargetError(f"the host TFLM does not run it: {exc}") from None
         mine = result.outputs[0].reshape(host.shape)
         result.matches_host = bool(np.array_equal(mine, host))
         if not result.matches_host:

@@ -1,8 +1,8 @@
 """The Classes tab: the original's and the variant's confusion matrices, changed cells marked."""
 
 from app.qt_confusion import CHANGED, ConfusionWidget
-from core.evaluation import Metrics
-from core.tasks import TaskScores
+from core.measure.evaluation import Metrics
+from core.measure.tasks import TaskScores
 
 
 def _metrics(name, confusion, task="classification"):

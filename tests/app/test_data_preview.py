@@ -4,7 +4,7 @@ predictions side by side, disagreements marked; task and mean/std scaling reach 
 import numpy as np
 
 from app.qt_preview import DISAGREE, PreviewWidget
-from core.preview import Preview, kind_of, predictions
+from core.measure.preview import Preview, kind_of, predictions
 from tests.app.conftest import wait_idle
 
 

@@ -9,7 +9,7 @@ from tests.conftest import shared_model
 
 
 def test_float_original_beside_its_int8_file(qtbot):
-    from core.loading import load_model
+    from core.model.loading import load_model
     from core.steps.quantize import convert
 
     float_ = analyze_memory(convert(load_model(shared_model("seed_cnn_fashion_base.h5")).model, "float32"))

@@ -15,7 +15,7 @@ def test_window_run_of_a_recipe_matches_the_cli_byte_for_byte(window, qtbot, tin
                            {"name": "quantize", "params": {"modes": ["int8"]}}])
     path = recipe.save(tmp_path / "recipe.json")
     out = tmp_path / "cli"
-    proc = subprocess.run([sys.executable, "-m", "core.cli", "run", "--recipe", str(path), "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "cli", "run", "--recipe", str(path), "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
 

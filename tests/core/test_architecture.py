@@ -32,7 +32,7 @@ def test_a_forbidden_import_breaks_a_contract(tmp_path):
 
 
 def test_cli_and_runner_import_without_tensorflow():
-    code = ("import sys, core.cli, core.runner, core.recipe, core.sequence, tinyopt.__main__; "
+    code = ("import sys, cli.commands, core.runner, core.recipe, core.sequence, tinyopt.__main__; "
             "print('tensorflow' in sys.modules, 'tf_keras' in sys.modules, 'PySide6' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

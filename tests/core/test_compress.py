@@ -9,7 +9,7 @@ from core.steps.cluster import ClusterStep
 from core.steps.compress import CompressStep, check_inputs
 from core.steps.quantize import convert
 from core.steps.strip import StripStep
-from core.tflm_check import check_tflm, tflm_outputs
+from core.measure.tflm_check import check_tflm, tflm_outputs
 
 
 @pytest.fixture(scope="module")

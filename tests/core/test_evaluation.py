@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from core.evaluation import LiteRTRunner, evaluate
+from core.measure.evaluation import LiteRTRunner, evaluate
 from core.recipe import Recipe
 from core.runner import run_recipe
 from core.steps.base import CancelToken, Context
@@ -16,7 +16,7 @@ def test_reference_model_shape(trained_reference):
 
 
 def test_reference_training_is_deterministic(mnist5k):
-    from core.reference import train_reference
+    from core.model.reference import train_reference
 
     small = mnist5k.__class__("s", mnist5k.x_train[:300], mnist5k.y_train[:300],
                               mnist5k.x_test[:100], mnist5k.y_test[:100])

@@ -11,7 +11,7 @@ from core.artifact import Artifact
 from core.errors import ExportError
 from core.export import FILES, export_package
 from core.export import package as package_module
-from core.tflm_check import loads_at
+from core.measure.tflm_check import loads_at
 from tests.conftest import shared_model
 
 

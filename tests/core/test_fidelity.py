@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from core.fidelity import fidelity
+from core.measure.fidelity import fidelity
 from tests.conftest import shared_model
 
 

@@ -10,7 +10,7 @@ from core.artifact import Artifact
 from core.errors import ConversionError
 from core.steps.base import Context
 from core.steps.graph import GraphStep, same_outputs
-from core.tflm_check import check_tflm
+from core.measure.tflm_check import check_tflm
 from tests.conftest import shared_model
 
 

@@ -9,7 +9,7 @@ from core.data import Dataset, adapt
 
 def test_normalization_layer_adapted_on_pixels_means_0_to_255():
     from core.artifact import Artifact
-    from core.model_info import model_io
+    from core.model.info import model_io
     from core.tf_env import keras
 
     k = keras()

@@ -6,14 +6,14 @@ import subprocess
 import sys
 import time
 
-from core.isolation import clean_stale, temp_dir
+from core.probes.isolation import clean_stale, temp_dir
 from tests.conftest import ROOT
 
 PARENT = """
 import subprocess, sys, time
-from core.isolation import child_env
+from core.probes.isolation import child_env
 child = subprocess.Popen([sys.executable, "-c",
-    "from core.isolation import die_with_parent; die_with_parent(); import time; time.sleep(120)"],
+    "from core.probes.isolation import die_with_parent; die_with_parent(); import time; time.sleep(120)"],
     env=child_env())
 print(child.pid, flush=True)
 time.sleep(120)

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from core.errors import LoadError, UnsafeModelError
-from core.loading import load_model
+from core.model.loading import load_model
 from tests.conftest import shared_model
 
 
 @pytest.fixture(scope="module")
 def small_model():
-    from core.reference import build_reference
+    from core.model.reference import build_reference
 
     return build_reference()
 

@@ -26,7 +26,7 @@ def test_float_original_against_its_int8_variant(trained_reference, adapted_mnis
 def test_study_float_model_against_its_int8_file():
     """The converter turned the 1-channel CONV_2D into a DEPTHWISE_CONV_2D of the same output:
     shown as replaced; the RESHAPE a fixed batch folds away as removed."""
-    from core.loading import load_model
+    from core.model.loading import load_model
     from core.steps.quantize import convert
 
     float_ = analyze_memory(convert(load_model(shared_model("seed_cnn_fashion_base.h5")).model, "float32"))

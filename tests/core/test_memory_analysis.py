@@ -5,7 +5,7 @@ import pytest
 from core.analysis.lifetimes import Buffer
 from core.analysis.memory import analyze_memory, memory_table
 from core.analysis.planner import arena_head, greedy_offsets
-from core.tflm_check import check_tflm
+from core.measure.tflm_check import check_tflm
 from tests.conftest import shared_model
 
 

@@ -25,9 +25,9 @@ def two_by_two(tmp_path_factory):
 
 def test_inputs_and_outputs_in_name_order_for_keras_and_tflite(two_by_two):
     from core.artifact import Artifact
-    from core.evaluation import LiteRTRunner, keras_outputs
-    from core.loading import load_model
-    from core.model_info import model_io
+    from core.measure.evaluation import LiteRTRunner, keras_outputs
+    from core.model.loading import load_model
+    from core.model.info import model_io
     from core.steps.base import Context
     from core.steps.quantize import QuantizeStep
 

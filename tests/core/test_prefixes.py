@@ -14,8 +14,8 @@ def _recipe(model, mode):
 
 
 def test_a_reused_prefix_gives_the_bytes_of_a_fresh_run(reference_h5):
-    from core.evaluation import model_bytes
-    from core.prefixes import Prefixes
+    from core.measure.evaluation import model_bytes
+    from core.search.prefixes import Prefixes
     from core.runner import prepare, run_recipe
     from core.steps.base import Context
     from core.tf_env import keras
@@ -41,7 +41,7 @@ def test_a_reused_prefix_gives_the_bytes_of_a_fresh_run(reference_h5):
 
 
 def test_lower_bounds_hold_for_real_variants(reference_h5, trained_reference):
-    from core.bounds import lower_bounds
+    from core.search.bounds import lower_bounds
     from core.recipe import Recipe
     from core.runner import run_recipe
 

@@ -96,7 +96,7 @@ def test_batch_one_folds_shape_arithmetic(trained_reference, adapted_mnist, vari
 def test_integer_quantization_without_data_needs_an_explicit_choice(tmp_path, trained_reference):
     from core.errors import DataError
     from core.recipe import Recipe
-    from core.reference import save_keras
+    from core.model.reference import save_keras
     from core.session import Session
 
     path = save_keras(trained_reference.model, tmp_path / "ref.h5")

@@ -69,7 +69,7 @@ def _open_at_once(url, barrier, results):
     """One worker's start: open the storage and create or join the study, released together."""
     import optuna
 
-    from core.study_storage import create_or_join, open_storage
+    from core.search.storage import create_or_join, open_storage
 
     barrier.wait()
     try:

@@ -22,10 +22,10 @@ pytestmark = pytest.mark.timeout(1800)
 
 
 def _runner(target, kernels):
-    from core.target.build import runner
+    from core.target.build import firmware
     from core.target.targets import get
 
-    return runner(get(target), kernels)
+    return firmware(get(target), kernels)
 
 
 def _inputs(data: bytes, n: int = SAMPLES, seed: int = 0):
@@ -37,7 +37,7 @@ def _inputs(data: bytes, n: int = SAMPLES, seed: int = 0):
 @pytest.mark.parametrize("name", ["seed_cnn_fashion_int8.tflite", "kws_ref_model.tflite"])
 def test_cortex_m4_outputs_equal_host_tflm_and_cmsis_nn_is_faster(name):
     from core.target.measure import run
-    from core.tflm_check import tflm_outputs
+    from core.measure.tflm_check import tflm_outputs
 
     data = shared_model(name).read_bytes()
     x = _inputs(data)

@@ -52,5 +52,5 @@ def test_a_cancelled_build_stops_before_compiling(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     seen = []
     with pytest.raises(Cancelled):
-        build.runner(get("cortex-m7"), "reference", cancel=lambda: True, progress=lambda f, t: seen.append(t))
+        build.firmware(get("cortex-m7"), "reference", cancel=lambda: True, progress=lambda f, t: seen.append(t))
     assert not list(tmp_path.rglob("*.o")) and seen  # nothing compiled, the start was reported

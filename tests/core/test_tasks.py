@@ -4,11 +4,11 @@ classifier with per-class accuracy and a confusion matrix."""
 import numpy as np
 import pytest
 
-from core.tasks import detect, score
+from core.measure.tasks import detect, score
 
 
 def test_detection_from_shapes():
-    from core.model_info import ModelIO
+    from core.model.info import ModelIO
 
     assert detect(ModelIO((640,), 640, output_shape=(640,))) == "anomaly"
     assert detect(ModelIO((28, 28), 10, output_shape=(10,))) == "classification"

@@ -62,14 +62,14 @@ def test_damaged_structure_is_a_load_error_naming_the_file(name, edits):
 @pytest.mark.parametrize("name,edits", LITERT_CASES)
 def test_litert_crash_is_contained_and_named(tmp_path, name, edits):
     from core.analysis import inspect_tflite
-    from core.loading import load_model
+    from core.model.loading import load_model
 
     path = tmp_path / f"damaged_{name}"
     path.write_bytes(_mutant(name, edits))
     inspect_tflite(path.read_bytes(), path.name)  # structurally fine: only a runtime finds out
     with pytest.raises(LoadError, match=f"damaged_{name}: LiteRT crashed while opening this model"):
         load_model(path)
-    proc = subprocess.run([sys.executable, "-m", "core.cli", "analyze", str(path)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "cli", "analyze", str(path)], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert f"error: damaged_{name}: LiteRT crashed" in proc.stderr and "Traceback" not in proc.stderr

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.tflm_check import check_tflm
+from core.measure.tflm_check import check_tflm
 from tests.conftest import shared_model
 
 # Figures measured with TFLM's RecordingMicroAllocator (../shared/models/README.md).

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from core.errors import Cancelled, ConversionError
-from core.evaluation import LiteRTRunner
+from core.measure.evaluation import LiteRTRunner
 from core.steps.base import CancelToken, Context
 from core.steps.cluster import ClusterStep
 from core.steps.prune import PruneStep

@@ -2,7 +2,7 @@
 
 Accuracy and latency of .tflite models come from the LiteRT interpreter (inputs quantized with the
 model's own scale and zero point); Keras models are scored with Keras. TFLM deployability and
-arena sizes come from the TFLM runtime itself (`core.tflm_check`).
+arena sizes come from the TFLM runtime itself (`core.measure.tflm_check`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from core.artifact import Artifact
-from core.fidelity import Fidelity
-from core.tasks import TaskScores
-from core.tflm_check import TflmResult, check_tflm
+from core.measure.fidelity import Fidelity
+from core.measure.tasks import TaskScores
+from core.measure.tflm_check import TflmResult, check_tflm
 
 LATENCY_RUNS = 200
 WARMUP_RUNS = 20
@@ -38,7 +38,7 @@ class Metrics:
     latency_ms_p90: float | None = None
     tflm: TflmResult | None = None  # None: not checked (Keras models, or tflm=False)
     fidelity: Fidelity | None = None  # to the original, on the same inputs
-    task: str | None = None  # core.tasks: classification or anomaly
+    task: str | None = None  # core.measure.tasks: classification or anomaly
     scores: TaskScores | None = None  # the task's figures (per-class accuracy, confusion, AUC, ...)
     target: object = None  # core.target.measure.TargetRun on the recipe's emulated Cortex-M, or None
     target_note: str = ""  # why it has no target figures (does not run there, not TFLM-runnable, ...)
@@ -53,10 +53,6 @@ class Metrics:
         return "accuracy", self.accuracy
     history: list = field(default_factory=list)
     notes: list = field(default_factory=list)
-
-    @property
-    def runs_on_tflm(self) -> bool | None:
-        return self.tflm.runs if self.tflm else None
 
     @property
     def arena_total(self) -> int | None:
@@ -87,9 +83,9 @@ def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference
                      tflm: bool = True, task: str = "classification", target=None, clock_mhz: int = 0):
     """(Metrics, outputs): `outputs` are the dequantized outputs on `inputs` (default: the
     dataset's test split); with `reference` (the original's outputs on the same inputs) the
-    metrics carry the variant's fidelity to the original; with `target` (a core.target.build.Runner)
+    metrics carry the variant's fidelity to the original; with `target` (a core.target.build.Firmware)
     every TFLM-runnable variant is also run on that emulated Cortex-M."""
-    from core.fidelity import fidelity
+    from core.measure.fidelity import fidelity
 
     raw = model_bytes(artifact)
     m = Metrics(name=artifact.name, kind=artifact.kind, size_bytes=len(raw),
@@ -127,7 +123,7 @@ def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference
                 _on_target(m, artifact.data, x, target, clock_mhz)
     m.task = task
     if outputs is not None and x is not None:
-        from core.tasks import score
+        from core.measure.tasks import score
 
         y = dataset.y_test if dataset is not None and inputs is None else None
         first_out = outputs[0] if isinstance(outputs, list) else outputs
@@ -163,8 +159,8 @@ def tflm_dequantized_outputs(data: bytes, x: np.ndarray) -> np.ndarray | None:
     """Outputs of the real TFLM interpreter, inputs quantized and outputs dequantized as the model
     declares (first input, first output)."""
     from core.analysis.tflite_reader import read_model
-    from core.model_info import quantized_inputs
-    from core.tflm_check import tflm_outputs
+    from core.model.info import quantized_inputs
+    from core.measure.tflm_check import tflm_outputs
 
     sg = read_model(data).subgraphs[0]
     if len(sg.inputs) != 1 or len(sg.outputs) != 1 or isinstance(x, list):
@@ -182,7 +178,7 @@ def tflm_dequantized_outputs(data: bytes, x: np.ndarray) -> np.ndarray | None:
 def keras_outputs(model, x, batch_size: int = 256):
     """Outputs on `x` (an array, or one per input in canonical order for multi-input models): an
     array, or a list with one array per output (canonical order) for multi-output models."""
-    from core.model_info import keras_io_order
+    from core.model.info import keras_io_order
 
     # Eager batches rather than predict(): no graph tracing, which holds Python's GIL for long
     # stretches and would freeze the GUI thread beside it.
@@ -226,12 +222,12 @@ def _median_p90(times_ns) -> tuple[float, float]:
 
 class LiteRTRunner:
     """Batch-1 inference with LiteRT, quantizing inputs with the model's own parameters. Inputs and
-    outputs are in canonical order (core.model_info): one array each for single-I/O models."""
+    outputs are in canonical order (core.model.info): one array each for single-I/O models."""
 
     def __init__(self, data: bytes, num_threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 
-        from core.model_info import tflite_io_details
+        from core.model.info import tflite_io_details
 
         self.interp = Interpreter(model_content=data, num_threads=num_threads)
         self.interp.allocate_tensors()

@@ -1,6 +1,6 @@
 """Does a model run on the real TFLM runtime, and how much arena does it need?
 
-The check runs `core.tflm_probe` in child processes: TFLM aborts the process on some models (and
+The check runs `core.probes.tflm_probe` in child processes: TFLM aborts the process on some models (and
 on some too-small arenas), and we report that as "not runnable" with the op and the reason instead
 of dying with it.
 """
@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.isolation import describe_crash, run_probe, temp_dir
+from core.probes.isolation import describe_crash, run_probe, temp_dir
 
 TIMEOUT_S = 120
 VERIFY_RESTARTS = 8
@@ -36,7 +36,7 @@ class TflmResult:
 
 
 def _probe(model: Path, log: Path, *extra: str, timeout: float):
-    proc = run_probe("core.tflm_probe", "--tflm-probe", [str(model), str(log), *extra],
+    proc = run_probe("core.probes.tflm_probe", "--tflm-probe", [str(model), str(log), *extra],
                      timeout=timeout, cwd=str(model.parent))
     crash_log = log.read_text("utf-8", "replace") if log.exists() else ""
     return proc, proc.stdout.decode("utf-8", "replace"), crash_log + proc.stderr.decode("utf-8", "replace")

@@ -12,7 +12,7 @@ from tests.conftest import ROOT, shared_model
 
 def tinyopt(*args, env=None, timeout=600):
     e = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-m", "core.cli", *map(str, args)], cwd=ROOT, env=e,
+    return subprocess.run([sys.executable, "-m", "cli", *map(str, args)], cwd=ROOT, env=e,
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from core.errors import TinyOptError
+from core.errors import TinyOptError, UsageError
 
 log = logging.getLogger("tinyopt")
 
@@ -184,14 +184,14 @@ def _recipe_from_args(args):
         recipe = Recipe(model=REFERENCE, steps=list(DEMO_STEPS))
     else:
         if not (args.steps or args.preset):
-            raise TinyOptError("Give --steps (e.g. quantize:int8), --preset or a --recipe.")
+            raise UsageError("Give --steps (e.g. quantize:int8), --preset or a --recipe.")
         recipe = Recipe(model=str(Path(args.model).resolve()),
                         steps=parse_steps(args.steps) if args.steps else [])
     if args.steps and (args.recipe or args.demo):
         recipe.steps = parse_steps(args.steps)
     if args.preset:
         if args.steps:
-            raise TinyOptError("Give either --steps or --preset, not both.")
+            raise UsageError("Give either --steps or --preset, not both.")
         from core.presets import get
 
         recipe.steps = [dict(s) for s in get(args.preset).steps]
@@ -205,7 +205,7 @@ def _recipe_from_args(args):
         try:
             low, high = (float(v) for v in args.input_range.split(","))
         except ValueError:
-            raise TinyOptError(f"--input-range '{args.input_range}': give LOW,HIGH, e.g. 0,1 or -1,1.") from None
+            raise UsageError(f"--input-range '{args.input_range}': give LOW,HIGH, e.g. 0,1 or -1,1.") from None
         recipe.input_range, recipe.input_norm = [low, high], None  # replaces a recipe file's choice
     if args.input_norm:
         from core.recipe import parse_norm
@@ -243,7 +243,7 @@ def _set_everywhere(steps: list, name: str, value) -> list:
 def cmd_target(args) -> int:
     import json
 
-    from core.target.build import runner
+    from core.target.build import firmware
     from core.target.targets import get
 
     _apply_tree(args)
@@ -255,11 +255,11 @@ def cmd_target(args) -> int:
             last["tenth"] = int(fraction * 10)
             print(f"[{fraction * 100:3.0f}%] {text}", file=sys.stderr)
 
-    built = runner(target, args.kernels or "cmsis-nn", progress=progress)
+    built = firmware(target, args.kernels or "cmsis-nn", progress=progress)
     if not args.model:
         print(f"{target.title} ({built.kernels}) ready: {built.elf}")
         return 0
-    from core.loading import load_model
+    from core.model.loading import load_model
     from core.target.measure import run, sample_inputs
 
     data = load_model(args.model).data
@@ -288,7 +288,7 @@ def cmd_target(args) -> int:
 def cmd_search(args) -> int:
     from core.devices import find
     from core.recipe import Recipe
-    from core.search import Budget, search, table
+    from core.search import Budget, Outcome, note, outcome, search, table
     from core.steps.base import Context
 
     _apply_tree(args)
@@ -313,15 +313,10 @@ def cmd_search(args) -> int:
                     max_drop=args.max_drop)
 
     def on_trial(t):
-        print(f"  trial {t.number}: {t.state.name.lower()}"
-              + (f" {[round(v, 4) for v in t.values]}" if t.values else "")
-              + (f" ({t.user_attrs['invalid'][:90]})" if "invalid" in t.user_attrs else "")
-              + (f" (not measured: {', '.join(t.user_attrs['unmeasured'])})" if "unmeasured" in t.user_attrs else "")
-              + (f" ({t.user_attrs['ruled_out']})" if "ruled_out" in t.user_attrs else "")
-              + (" (not run: the total is reached)" if "surplus" in t.user_attrs else "")
-              + (f" ({t.user_attrs['error']})" if "error" in t.user_attrs else "")
-              + (f" (refused: {t.user_attrs['refused']})" if "refused" in t.user_attrs else ""),
-              file=sys.stderr)
+        what, why = outcome(t), note(t)
+        values = f" {[round(v, 4) for v in t.values]}" if t.values else ""
+        why = "not run: the total is reached" if what is Outcome.SURPLUS else why
+        print(f"  trial {t.number}: {what.value}{values}" + (f" ({why[:90]})" if why else ""), file=sys.stderr)
 
     result = search(recipe, args.out, trials=args.trials, objectives=args.objectives.split(","), budget=budget,
                     epochs=args.epochs, storage=args.storage, study_name=args.study, resume=args.resume,
@@ -354,7 +349,7 @@ def cmd_run(args) -> int:
         Session.variant_file(out, v).write_bytes(model_bytes(v.artifact))
         print(f"  {v.name}: {v.metrics.size_bytes:,} bytes", file=sys.stderr)
 
-    from core.evaluation import model_bytes
+    from core.measure.evaluation import model_bytes
 
     session.run(Context(log=_stderr), on_variant=on_variant)
     session.write_run(out)
@@ -371,7 +366,7 @@ def _default_data(session) -> None:
     runs without data (as the window does), and the log says so."""
     from core.data import builtin_fits
     from core.errors import DataError
-    from core.model_info import model_io
+    from core.model.info import model_io
 
     name = session.recipe.data
     art = session.load()
@@ -395,7 +390,7 @@ def _out_dir(path) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise TinyOptError(f"Cannot create output folder {out}: {exc.strerror}.") from None
+        raise UsageError(f"Cannot create output folder {out}: {exc.strerror}.") from None
     return out
 
 
@@ -446,7 +441,7 @@ def cmd_export(args) -> int:
         name = "original"
     else:
         if not args.variant:
-            raise TinyOptError("Give --variant NAME with --run or --recipe (a variant of that run).")
+            raise UsageError("Give --variant NAME with --run or --recipe (a variant of that run).")
         if args.run:
             session = Session.from_run(args.run)  # the finished run's files: nothing is re-run
         else:
@@ -480,7 +475,7 @@ def cmd_presets(args) -> int:
 
 
 def cmd_train_reference(args) -> int:
-    from core.reference import save_keras, train_reference
+    from core.model.reference import save_keras, train_reference
 
     art = train_reference(args.data, epochs=args.epochs, seed=args.seed)
     path = save_keras(art.model, args.out)

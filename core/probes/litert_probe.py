@@ -1,6 +1,6 @@
 """Child-process entry for the first contact of LiteRT with a model file.
 
-``python -m core.litert_probe MODEL`` builds the LiteRT interpreter, allocates its tensors and
+``python -m core.probes.litert_probe MODEL`` builds the LiteRT interpreter, allocates its tensors and
 invokes it once on zeros, then prints one JSON line: ``{"verified": bool, "runs": bool, "error": str}``.
 A damaged file that passes the flatbuffer verifier can crash LiteRT (a bad zero point, a huge
 scale); here that costs this process only, and the parent names the file. Imports neither
@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from core.isolation import PROBE_MEMORY, die_with_parent
+from core.probes.isolation import PROBE_MEMORY, die_with_parent
 
 
 def probe(data: bytes) -> dict:

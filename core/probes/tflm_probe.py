@@ -1,6 +1,6 @@
 """Child-process entry that runs a model on the real TFLM interpreter and prints JSON.
 
-``python -m core.tflm_probe MODEL LOG`` measures: loads at a large arena, invokes on zeros and
+``python -m core.probes.tflm_probe MODEL LOG`` measures: loads at a large arena, invokes on zeros and
 prints the RecordingMicroAllocator figures. ``... --verify START`` finds the smallest arena, in
 16-byte steps from START, at which the model loads and invokes; it prints each size before trying
 it, because a too-small arena can make TFLM abort the process (the parent then resumes above it).
@@ -116,7 +116,7 @@ def outputs(data: bytes, inputs_path: str, outputs_path: str, log_path: str) -> 
 
 
 def main(argv=None) -> int:
-    from core.isolation import PROBE_MEMORY, die_with_parent
+    from core.probes.isolation import PROBE_MEMORY, die_with_parent
 
     die_with_parent(PROBE_MEMORY)
     argv = [""] + list(sys.argv[1:] if argv is None else argv)

@@ -1,6 +1,6 @@
 """What a trial's variant can never go below, known before anything is fine-tuned or converted.
 
-The search uses these to stop a trial that its device budget already rules out (core/search.py):
+The search uses these to stop a trial that its device budget already rules out (core/search/run.py):
 fine-tuning is most of a trial's time. Both bounds are strict lower bounds, never estimates:
 - flash: every Conv/Dense kernel weight is stored, at no fewer bits than the PTQ mode keeps
   (8 for the integer modes and dynamic range, 16 for float16) or the LUT index bits of `compress`;

@@ -80,13 +80,13 @@ def first_contact(data: bytes, label: str, timeout: float = 120) -> dict:
     """
     import subprocess
 
-    from core.isolation import describe_crash, run_probe, temp_dir
+    from core.probes.isolation import describe_crash, run_probe, temp_dir
 
     with temp_dir("litert") as tmp:
         model = Path(tmp) / "model.tflite"
         model.write_bytes(data)
         try:
-            proc = run_probe("core.litert_probe", "--litert-probe", [str(model)], timeout=timeout)
+            proc = run_probe("core.probes.litert_probe", "--litert-probe", [str(model)], timeout=timeout)
         except subprocess.TimeoutExpired:
             raise LoadError(f"{label}: LiteRT did not finish opening this model within {timeout:.0f} s; "
                             "the file may be damaged or crafted. Export it again.") from None

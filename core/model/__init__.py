@@ -1,0 +1,1 @@
+"""The model as loaded: reading Keras and TFLite files safely, its inputs and outputs, the reference CNN."""

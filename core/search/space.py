@@ -1,0 +1,96 @@
+"""The search space: which components a trial switches on and the parameters it draws for them,
+within the ranges the steps' own parameter descriptions give (core/params.py); the presets as
+trials; a trial's sequence in one line."""
+
+from __future__ import annotations
+
+from core.steps import REGISTRY
+
+# The order components run in when they are on: the sequence's own order.
+ORDER = tuple(REGISTRY)
+# What the search varies of each component (names of its parameters).
+SEARCHED = {"separable": ("rank",), "prune": ("final_sparsity",), "cluster": ("clusters",), "qat": (),
+            "quantize": ("modes",), "graph": (), "strip": (), "compress": ("index_bits",)}
+# Narrower than the descriptions allow where the rest is never worth a trial; always inside them.
+LIMITS = {("separable", "rank"): (1, 4), ("prune", "final_sparsity"): (0.3, 0.9),
+          ("cluster", "clusters"): (4, 64), ("compress", "index_bits"): (0, 6)}  # 0: the fewest that fit
+MODES = ("int8", "full-int", "float16", "dynamic")  # one PTQ mode per trial: a trial is one variant
+TRAINING = ("separable", "prune", "cluster", "qat")
+
+
+def draw(trial, kind: str, epochs: int) -> list[dict]:
+    """The steps of one trial: components on or off, their searched parameters from their own
+    descriptions (ranges, choices), fine-tuning for `epochs` epochs."""
+    steps = []
+    for name in ORDER:
+        cls = REGISTRY[name]
+        if kind == "tflite" and cls.takes == "keras":
+            continue
+        on = name == "quantize" and kind == "keras" or trial.suggest_categorical(f"{name}", [False, True])
+        if not on:
+            continue
+        params = {}
+        described = {p.name: p for p in cls.describe()}
+        for pname in SEARCHED[name]:
+            params[pname] = _suggest(trial, name, described[pname])
+        if name in TRAINING:
+            params["epochs"] = epochs
+        steps.append({"name": name, "params": params})
+    return steps
+
+
+def _suggest(trial, step: str, p):
+    key = f"{step}.{p.name}"
+    if p.kind == "choices":  # PTQ modes: one per trial
+        return [trial.suggest_categorical(key, [m for m in MODES if m in p.choices])]
+    if p.kind == "choice":
+        return trial.suggest_categorical(key, list(p.choices))
+    if p.kind == "bool":
+        return trial.suggest_categorical(key, [False, True])
+    low, high = LIMITS.get((step, p.name), (p.min, p.max))
+    special = getattr(p, "special", None) or {}
+    low, high = (low if low in special else max(low, p.min)), min(high, p.max)
+    if p.kind == "int":
+        return trial.suggest_int(key, int(low), int(high), log=high / max(low, 1) >= 8)
+    return round(trial.suggest_float(key, float(low), float(high), step=0.05), 2)
+
+
+def preset_params() -> list[dict]:
+    """The presets as trial parameters (one PTQ mode each: int8 where the preset has it), for those
+    whose steps and values the search space holds; in preset order, without repeats."""
+    from core.presets import PRESETS
+
+    out = []
+    for preset in PRESETS.values():
+        names = [s["name"] for s in preset.steps]
+        if any(n not in ORDER for n in names) or names != sorted(names, key=ORDER.index):
+            continue
+        params, fits = {n: n in names for n in ORDER if n != "quantize"}, True
+        for step in preset.steps:
+            described = {p.name: p for p in REGISTRY[step["name"]].describe()}
+            for pname in SEARCHED[step["name"]]:
+                value = step.get("params", {}).get(pname, described[pname].default)
+                if pname == "modes":
+                    # integer modes only: float16 and dynamic-range variants have no TFLM arena
+                    value = "int8" if "int8" in value else ("full-int" if "full-int" in value else None)
+                    fits &= value is not None
+                else:
+                    low, high = LIMITS.get((step["name"], pname), (described[pname].min, described[pname].max))
+                    fits &= low <= value <= high
+                params[f"{step['name']}.{pname}"] = value
+        if fits and params not in out:
+            out.append(params)
+    return out
+
+
+def describe(steps: list) -> str:
+    """A trial's sequence in a line, with what the search varied: prune 0.7 → qat → int8 → graph."""
+    parts = []
+    for step in steps:
+        params = step.get("params", {})
+        if step["name"] == "quantize":
+            parts.append("+".join(params.get("modes", ["quantize"])))
+            continue
+        shown = [params[k] for k in SEARCHED.get(step["name"], ()) if isinstance(params.get(k), (int, float))]
+        parts.append(" ".join([step["name"], *(f"{v:g}" for v in shown)]))
+    return " → ".join(parts) or "-"
