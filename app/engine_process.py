@@ -26,22 +26,31 @@ class JobCancel:
         self._shared.value = self._id
 
 
+class EngineState:
+    """What lives in the engine process between jobs: the engine's one `Session` (core/session.py),
+    made by the load job and used by every later job (run, preview, export, search)."""
+
+    def __init__(self):
+        self.session = None
+
+
 def engine_main(requests, events, cancelled, seed: int = 0) -> None:
     """Serve (job id, fn, args) requests until None; put (id, kind, ...) events for each job."""
     from core.probes.isolation import die_with_parent
 
     die_with_parent()  # a window that is killed takes its engine with it
+    state = EngineState()
     while True:
         request = requests.get()
         if request is None:
             return
         job_id, fn, args = request
-        run_job(job_id, fn, args, events, JobCancel(cancelled, job_id), seed)
+        run_job(job_id, fn, args, events, JobCancel(cancelled, job_id), seed, state)
         _release_memory()
 
 
-def run_job(job_id, fn, args, events, cancel_event, seed: int) -> None:
-    """Run `fn(ctx, emit, *args)`; report progress, log lines, variants, then finished or failed."""
+def run_job(job_id, fn, args, events, cancel_event, seed: int, state: EngineState | None = None) -> None:
+    """Run `fn(ctx, emit, state, *args)`; report progress, log lines, variants, then finished or failed."""
     from core.errors import Cancelled, TinyOptError
     from core.steps.base import CancelToken, Context
 
@@ -51,7 +60,7 @@ def run_job(job_id, fn, args, events, cancel_event, seed: int) -> None:
     ctx = Context(seed=seed, progress=lambda p: put("progress", p), log=lambda line: put("log", line),
                   cancel=CancelToken(cancel_event))
     try:
-        result = fn(ctx, lambda payload: put("variant", payload), *args)
+        result = fn(ctx, lambda payload: put("variant", payload), state if state is not None else EngineState(), *args)
     except TinyOptError as exc:
         put("failed", str(exc), "", exc)
     except Cancelled as exc:  # a job that does not keep partial results (a build, an export)

@@ -1,18 +1,15 @@
-"""The engine jobs the window runs, as top-level functions `fn(ctx, emit, *args)`. Qt-free.
+"""The engine jobs the window runs, as top-level functions `fn(ctx, emit, engine, *args)`. Qt-free.
 
 They run in the engine process (app/worker.py) and only call the engine's `Session`
-(core/session.py), which lives there between jobs: a run uses the model the load job loaded, and
-an export takes its variant from the finished run. They return plain, picklable data: no Keras
-objects cross back to the window.
+(core/session.py), which `engine.session` keeps between jobs (app/engine_process.py): a run uses
+the model the load job loaded, and an export takes its variant from the finished run. They return
+plain, picklable data: no Keras objects cross back to the window.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-_session = None  # core.session.Session of this engine process
-
 
 @dataclass
 class LoadedModel:
@@ -41,9 +38,8 @@ class VariantPayload:
         return self.artifact is not None
 
 
-def load(ctx, emit, path: str | None, trust_model_code: bool = False) -> LoadedModel:
+def load(ctx, emit, engine, path: str | None, trust_model_code: bool = False) -> LoadedModel:
     """Load `path` (None: the reference CNN, trained on first use and cached)."""
-    global _session
     from core.measure.evaluation import model_bytes
     from core.model.info import model_io
     from core.recipe import REFERENCE, Recipe
@@ -64,56 +60,59 @@ def load(ctx, emit, path: str | None, trust_model_code: bool = False) -> LoadedM
         input_shape, value_range = io.input_shape, io.value_range
     except Exception:  # a model LiteRT cannot open still loads; the picker then offers everything
         input_shape, value_range = None, None
-    _session = session  # only a model that loaded replaces the one the window shows
+    engine.session = session  # only a model that loaded replaces the one the window shows
     return LoadedModel(path or REFERENCE, art.kind, raw, name if art.is_tflite else Path(name).stem + ".h5",
                        memory, summary, trust_model_code, layers, input_shape, value_range)
 
 
-def run(ctx, emit, recipe_dict: dict, trust_model_code: bool = False) -> dict:
-    """Run a recipe, emitting a VariantPayload per evaluated variant; return the run's summary."""
-    global _session
+def _session(engine, recipe_dict: dict, trust_model_code: bool = False):
+    """The engine's session set to the window's recipe (a new engine, after a crash, loads from it)."""
     from core.recipe import Recipe
     from core.session import Session
 
     recipe = Recipe.from_dict(recipe_dict)
-    if _session is None:  # a new engine (after a crash): load from the recipe
-        _session = Session(recipe, trust_model_code=trust_model_code)
-    _session.recipe, _session.trust_model_code = recipe, trust_model_code
-
-    def on_variant(v):
-        art = v.artifact
-        emit(VariantPayload(v.name, v.metrics, art if art.is_tflite else None,
-                            _session.memory(art)[0] if art.is_tflite else None, v.preview))
-
-    result = _session.run(ctx, on_variant=on_variant)
-    return {"cancelled": result.cancelled, "failures": result.failures, "labels": _session.labels,
-            "task": result.task, "preview": result.preview}
+    if engine.session is None:
+        engine.session = Session(recipe, trust_model_code=trust_model_code)
+    engine.session.recipe, engine.session.trust_model_code = recipe, trust_model_code
+    return engine.session
 
 
-def preview(ctx, emit, recipe_dict: dict):
+def _payload(session, v, name: str | None = None) -> VariantPayload:
+    art = v.artifact
+    return VariantPayload(name or v.name, v.metrics, art if art.is_tflite else None,
+                          session.memory(art)[0] if art.is_tflite else None, v.preview)
+
+
+def run(ctx, emit, engine, recipe_dict: dict, trust_model_code: bool = False) -> dict:
+    """Run a recipe, emitting a VariantPayload per evaluated variant; return the run's summary,
+    with the recipe as run (the input range it detected recorded in it: Save recipe writes that)."""
+    session = _session(engine, recipe_dict, trust_model_code)
+    result = session.run(ctx, on_variant=lambda v: emit(_payload(session, v)))
+    return {"cancelled": result.cancelled, "failures": result.failures, "labels": session.labels,
+            "task": result.task, "preview": result.preview, "recipe": session.recipe.to_dict()}
+
+
+def preview(ctx, emit, engine, recipe_dict: dict):
     """The samples a run of this recipe evaluates on (core.measure.preview.Preview), for the Data tab."""
-    from core.recipe import Recipe
-
-    if _session is None:
+    if engine.session is None:
         return None
-    _session.recipe = Recipe.from_dict(recipe_dict)
-    return _session.preview(ctx)
+    return _session(engine, recipe_dict, engine.session.trust_model_code).preview(ctx)
 
 
-def export(ctx, emit, name: str, out_dir, prefix, make_zip, overwrite, target=None, kernels="cmsis-nn",
+def export(ctx, emit, engine, name: str, out_dir, prefix, make_zip, overwrite, target=None, kernels="cmsis-nn",
            verify=False):
     """Package variant `name` of the finished run (nothing is re-run); with `target`, sized on that
     emulated Cortex-M, and with `verify` built with its own Makefile and run there. Returns
     (package path, verification message or "")."""
     from core.errors import ExportError
 
-    if _session is None:
+    if engine.session is None:
         raise ExportError("The engine restarted since this run: run the sequence again to export.")
-    path = _session.export(name, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
-                           progress=ctx.log, target=target, kernels=kernels)
+    path = engine.session.export(name, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
+                                 progress=ctx.log, target=target, kernels=kernels)
     if not (verify and target):
         return str(path), ""
-    check = _session.verify(path, target, kernels, progress=ctx.log)
+    check = engine.session.verify(path, target, kernels, progress=ctx.log)
     return str(path), check.message
 
 
@@ -134,41 +133,24 @@ class TrialPayload:
     earlier: bool = False  # finished before this search started (Resume)
 
 
-def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: tuple, out_dir: str,
+def search(ctx, emit, engine, recipe_dict: dict, trials: int, objectives: list, budget: tuple, out_dir: str,
            epochs: int = 1, resume: bool = False, trust_model_code: bool = False) -> dict:
-    """Run (or resume) a search from the window (core/search/run.py), emitting a TrialPayload per
+    """Run (or resume) a search from the window (Session.search), emitting a TrialPayload per
     trial. Cancel ends it after the running trial: every finished trial is kept."""
-    global _session
-    from core.recipe import Recipe
-    from core.search import Budget, Outcome, note, outcome
-    from core.search import search as run_search
-    from core.session import Session
-    from core.steps.base import Context
-
-    base = Recipe.from_dict(recipe_dict)
-    if _session is None:
-        _session = Session(base, trust_model_code=trust_model_code)
     import datetime
 
+    from core.search import Budget, Outcome, note, outcome
+    from core.steps.base import Context
+
+    session = _session(engine, recipe_dict, trust_model_code)
     started = datetime.datetime.now()
-    _session.found = {}  # the last search's trials only: a long session does not grow with every search
     made, originals, sent_original = {}, {}, []
 
-    def on_variant(number, run):
-        import dataclasses
-
-        from core.runner import Variant
-
-        v, name = run.variants[-1], f"trial-{number}-{run.variants[-1].name}"  # unique in the session
-        v = Variant(dataclasses.replace(v.artifact, name=name), dataclasses.replace(v.metrics, name=name), v.preview)
-        _session.found[name] = (v, run.variants[0].metrics, run.recipe)
+    def on_variant(name, number, run):
         if not sent_original:
-            o = run.variants[0]
             sent_original.append(number)
-            originals[number] = VariantPayload(o.name, o.metrics, o.artifact if o.artifact.is_tflite else None,
-                                               _session.memory(o.artifact)[0] if o.artifact.is_tflite else None,
-                                               o.preview)
-        made[number] = VariantPayload(name, v.metrics, v.artifact, _session.memory(v.artifact)[0], v.preview)
+            originals[number] = _payload(session, run.variants[0])
+        made[number] = _payload(session, session.found[name][0])
 
     def on_trial(t):
         what = outcome(t)
@@ -183,10 +165,10 @@ def search(ctx, emit, recipe_dict: dict, trials: int, objectives: list, budget: 
                           t.datetime_complete is not None and t.datetime_complete < started))
 
     # Its own cancel token: the window's Cancel stops the search between trials, never inside one.
-    inner = Context(seed=base.seed, progress=ctx.progress, log=ctx.log)
-    result = run_search(base, out_dir, trials=trials, objectives=objectives, budget=Budget(*budget),
-                        epochs=epochs, resume=resume, ctx=inner, trust_model_code=trust_model_code,
-                        on_trial=on_trial, on_variant=on_variant, should_stop=lambda: ctx.cancel.cancelled)
+    inner = Context(seed=session.recipe.seed, progress=ctx.progress, log=ctx.log)
+    result = session.search(out_dir, trials=trials, objectives=objectives, budget=Budget(*budget), epochs=epochs,
+                            resume=resume, ctx=inner, on_trial=on_trial, on_variant=on_variant,
+                            should_stop=lambda: ctx.cancel.cancelled)
     best = result.best_for_device()
     return {"cancelled": ctx.cancel.cancelled, "front": [t.number for t in result.front],
             "best": best.number if best else None, "finished": len(result.trials), "invalid": result.invalid,

@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     app.setWindowIcon(window.windowIcon())
     from core.presets import DEFAULT
 
-    window.sequence.setRecipeSteps(DEFAULT)
+    window.panel.sequence.setRecipeSteps(DEFAULT)
     app.aboutToQuit.connect(window.shutdown)  # web pages must go before their profile
     window.show()
     window.log.appendPlainText(f"window shown {time.perf_counter() - started:.2f} s after launch")

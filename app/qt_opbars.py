@@ -57,11 +57,16 @@ class OpBars(QWidget):
         self.order.activated.connect(self._on_order_chosen)
         bar.addWidget(self.order)
         layout.addLayout(bar)
-        self.canvas = pg.GraphicsLayoutWidget()
-        self.canvas.setBackground("w")
-        self.plots = []
+        # One PlotWidget per panel side by side (a GraphicsLayoutWidget of PlotItems crashed the
+        # process at exit with PySide6 6.11.3, about one exit in two; PlotWidgets do not).
+        self.canvas = QWidget()
+        row = QHBoxLayout(self.canvas)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.views, self.plots = [], []
         for p, title in enumerate(self.panels):
-            plot = self.canvas.addPlot(row=0, col=p, title=title, axisItems={"top": CountAxis("top")})
+            view = pg.PlotWidget(title=title, axisItems={"top": CountAxis("top")})
+            plot = view.getPlotItem()
             plot.invertY(True)
             plot.setMouseEnabled(False, False)
             plot.hideButtons()
@@ -72,12 +77,14 @@ class OpBars(QWidget):
             if p:
                 plot.hideAxis("left")
                 plot.setYLink(self.plots[0])
+            view.scene().sigMouseMoved.connect(lambda pos, view=view: self._on_mouse_moved(pos, view))
+            row.addWidget(view, 1)
+            self.views.append(view)
             self.plots.append(plot)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.canvas)
         layout.addWidget(self.scroll, 1)
-        self.canvas.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.rows: list[OpRow] = []
         self.series: list = []
         self.shown: list[OpRow] = []  # the rows as drawn, top to bottom
@@ -157,29 +164,29 @@ class OpBars(QWidget):
     def _combined(self) -> bool:
         return self.order.currentData() is not None and len(self.rows) > TOP
 
-    def rowAt(self, scene_pos) -> int | None:
-        """The drawn row under a scene position (any panel), or None."""
-        for plot in self.plots:
-            if plot.sceneBoundingRect().contains(scene_pos):
-                y = plot.vb.mapSceneToView(scene_pos).y()
-                i = int(round(y))
-                return i if 0 <= i < len(self.shown) else None
-        return None
+    def rowAt(self, scene_pos, panel: int = 0) -> int | None:
+        """The drawn row under a position in panel `panel`'s scene, or None."""
+        plot = self.plots[panel]
+        if not plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        i = int(round(plot.vb.mapSceneToView(scene_pos).y()))
+        return i if 0 <= i < len(self.shown) else None
 
     def hoverRow(self, i: int) -> str:
         """Show and return the full text of drawn row `i` (what hovering it shows)."""
         text = self.shown[i].detail
-        self.canvas.setToolTip(text)
+        for view in self.views:
+            view.setToolTip(text)
         self.hovered.emit(text)
         return text
 
-    def _on_mouse_moved(self, pos) -> None:
-        i = self.rowAt(pos)
+    def _on_mouse_moved(self, pos, view) -> None:
+        i = self.rowAt(pos, self.views.index(view))
         if i is None:
             return
         text = self.hoverRow(i)
-        if self.canvas.underMouse():
-            QToolTip.showText(self.canvas.mapToGlobal(self.canvas.mapFromScene(pos)), text, self.canvas)
+        if view.underMouse():
+            QToolTip.showText(view.mapToGlobal(view.mapFromScene(pos)), text, view)
 
 
 class CountAxis(pg.AxisItem):

@@ -32,7 +32,7 @@ class _Item(QTableWidgetItem):
 class ResultsWidget(QTableWidget):
     variantSelected = Signal(int)  # index into the variants list
 
-    def __init__(self, parent=None):
+    def __init__(self, variants=None, parent=None):
         super().__init__(0, len(COLUMNS), parent)
         self.setHorizontalHeaderLabels(COLUMNS)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -43,15 +43,18 @@ class ResultsWidget(QTableWidget):
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
         self.itemSelectionChanged.connect(self._on_selection_changed)
-        self.variants = []
+        from app.variants import Variants
+
+        self.variants = variants if variants is not None else Variants()  # the window's one list: shown here
         self.device = None
 
     def clearVariants(self) -> None:
-        self.variants = []
+        self.variants.clear()
         self.setRowCount(0)
 
     def addVariant(self, variant) -> None:
-        self.variants.append(variant)
+        """Add `variant` to the list and its row to the table."""
+        self.variants.add(variant)
         self.setSortingEnabled(False)
         row = self.rowCount()
         self.insertRow(row)
@@ -100,7 +103,7 @@ class ResultsWidget(QTableWidget):
         arena = on.arena_used if on is not None else (t.arena_total if t else None)
         if self.device is not None and m.kind == "tflite":
             fits, why = self.device.fits(flash, arena)
-        synthetic = bool(m.notes) and m.notes[0].startswith("Calibrated on synthetic")
+        synthetic = m.calibration == "synthetic"
         cells = [
             (m.name + ("  (synthetic calibration)" if synthetic else ""), m.name), (f"{m.size_bytes:,}", m.size_bytes),
             ("" if d_size is None else f"{d_size:+.1f}%", d_size),

@@ -42,7 +42,7 @@ w.loadReference()
 t0 = [0.0]
 def watch():
     if phase[0] == "load" and w.loaded is not None and not w.busy:
-        w.sequence.setRecipeSteps([{"name": "prune", "params": {"epochs": 2}},
+        w.panel.sequence.setRecipeSteps([{"name": "prune", "params": {"epochs": 2}},
                                    {"name": "quantize", "params": {"modes": ["int8"]}}])
         late[0] = 0.0; t0[0] = time.perf_counter(); w._on_run_clicked(); phase[0] = "run"
     elif phase[0] == "run" and not w.busy:

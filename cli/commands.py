@@ -13,11 +13,12 @@ import os
 import sys
 from pathlib import Path
 
+from core.choices import PTQ_MODES, TASKS
 from core.errors import TinyOptError, UsageError
 
 log = logging.getLogger("tinyopt")
 
-DEMO_STEPS = [{"name": "quantize", "params": {"modes": ["dynamic", "float16", "full-int", "int8", "16x8"]}}]
+DEMO_STEPS = [{"name": "quantize", "params": {"modes": [m for m in PTQ_MODES if m != "float32"]}}]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--input-norm", default=None, metavar="MEAN/STD",
                    help="normalize inputs as (x - mean) / std on 0..1 data instead, one value or one "
                         "per channel, e.g. 0.5/0.25 or 0.485,0.456,0.406/0.229,0.224,0.225")
-    r.add_argument("--task", choices=("classification", "anomaly", "regression"), default=None,
+    r.add_argument("--task", choices=TASKS, default=None,
                    help="what the model does (default: detected; an autoencoder is anomaly detection)")
     r.add_argument("--steps", help="e.g. prune:0.8,qat,quantize:int8 (see `tinyopt presets`)")
     r.add_argument("--preset", help="a preset id from `tinyopt presets` (e.g. smallest-tflm)")
@@ -243,29 +244,18 @@ def _set_everywhere(steps: list, name: str, value) -> list:
 def cmd_target(args) -> int:
     import json
 
-    from core.target.build import firmware
+    from core.recipe import Recipe
+    from core.session import Session
     from core.target.targets import get
 
     _apply_tree(args)
-    target = get(args.target)
-    last = {"tenth": -1}
-
-    def progress(fraction, text):
-        if int(fraction * 10) != last["tenth"] or fraction >= 1:
-            last["tenth"] = int(fraction * 10)
-            print(f"[{fraction * 100:3.0f}%] {text}", file=sys.stderr)
-
-    built = firmware(target, args.kernels or "cmsis-nn", progress=progress)
+    target, kernels = get(args.target), args.kernels or "cmsis-nn"
+    session = Session(Recipe(model=str(args.model) if args.model else "reference", data=None))
+    built = session.firmware(target.name, kernels, progress=_stderr)
     if not args.model:
         print(f"{target.title} ({built.kernels}) ready: {built.elf}")
         return 0
-    from core.model.loading import load_model
-    from core.target.measure import run, sample_inputs
-
-    data = load_model(args.model).data
-    result = run(data, sample_inputs(data, max(1, args.samples)), built)
-    if args.clock_mhz:
-        result.clock_mhz = args.clock_mhz
+    result = session.measure_on_target(target.name, kernels, samples=args.samples, clock_mhz=args.clock_mhz or 0)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return 0
@@ -288,7 +278,8 @@ def cmd_target(args) -> int:
 def cmd_search(args) -> int:
     from core.devices import find
     from core.recipe import Recipe
-    from core.search import Budget, Outcome, note, outcome, search, table
+    from core.search import Budget, Outcome, note, outcome, table
+    from core.session import Session
     from core.steps.base import Context
 
     _apply_tree(args)
@@ -302,12 +293,6 @@ def cmd_search(args) -> int:
         recipe.target, recipe.kernels = target, args.kernels or "cmsis-nn"
         recipe.clock_mhz = args.clock_mhz or (device.clock_mhz if device else 0)
     recipe = Recipe.from_dict(recipe.to_dict(), "the command line")
-    if args.data is None:
-        from core.session import Session
-
-        probe = Session(recipe, trust_model_code=args.trust_model_code)
-        _default_data(probe)
-        recipe = probe.recipe
     budget = Budget(ram=args.ram_kb * 1024 if args.ram_kb else (device.ram if device else None),
                     flash=args.flash_kb * 1024 if args.flash_kb else (device.flash if device else None),
                     max_drop=args.max_drop)
@@ -318,10 +303,12 @@ def cmd_search(args) -> int:
         why = "not run: the total is reached" if what is Outcome.SURPLUS else why
         print(f"  trial {t.number}: {what.value}{values}" + (f" ({why[:90]})" if why else ""), file=sys.stderr)
 
-    result = search(recipe, args.out, trials=args.trials, objectives=args.objectives.split(","), budget=budget,
-                    epochs=args.epochs, storage=args.storage, study_name=args.study, resume=args.resume,
-                    ctx=Context(log=lambda m: None), trust_model_code=args.trust_model_code, on_trial=on_trial,
-                    presets=not args.no_presets)
+    session = Session(recipe, trust_model_code=args.trust_model_code)
+    if args.data is None:
+        _default_data(session)
+    result = session.search(args.out, trials=args.trials, objectives=args.objectives.split(","), budget=budget,
+                            epochs=args.epochs, storage=args.storage, study_name=args.study, resume=args.resume,
+                            ctx=Context(log=lambda m: None), on_trial=on_trial, presets=not args.no_presets)
     print(table(result))
     best = result.best_for_device()
     print(f"\n{len(result.trials)} trials finished, {len(result.front)} on the front, {result.invalid} invalid "
@@ -355,7 +342,7 @@ def cmd_run(args) -> int:
     session.write_run(out)
     print(table([v.metrics for v in session.variants]))
     for v in session.variants:
-        if v.metrics.notes and v.metrics.notes[0].startswith("Calibrated on synthetic"):
+        if v.metrics.calibration == "synthetic":
             print(f"{v.name}: {v.metrics.notes[0]}")
     print(f"\nWrote {len(session.variants)} variants, report.json and recipe.json to {out}")
     return 0

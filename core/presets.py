@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ALL_PTQ = ["dynamic", "float16", "full-int", "int8", "16x8"]
-INT_PTQ = ["dynamic", "full-int", "int8", "16x8"]  # what keeps QAT's ranges (no float export)
+from core.choices import PTQ_MODES
+
+ALL_PTQ = [m for m in PTQ_MODES if m != "float32"]
+INT_PTQ = [m for m in ALL_PTQ if m != "float16"]  # what keeps QAT's ranges (no float export)
 
 
 def _q(*modes):

@@ -152,6 +152,16 @@ def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
     return original, ds
 
 
+SYNTHETIC_NOTE = "Calibrated on synthetic inputs (no data was given): its accuracy on real inputs is unknown."
+
+
+def calibration_of(art: Artifact) -> str:
+    """What the integer conversion in this variant's history calibrated on ("" when none did):
+    steps after the conversion inherit its record (Artifact.derive)."""
+    found = art.info.get("quantize", {}).get("calibration", "")
+    return "" if found == "none" else found
+
+
 def target_firmware(recipe: Recipe, ctx: Context):
     """The recipe's target runner, building TFLM for it first if needed (progress and cancel
     through `ctx`; minutes the first time, then cached)."""
@@ -236,9 +246,9 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
                                                 task=task, target=target, clock_mhz=recipe.clock_mhz)
             if not reference:
                 reference["outputs"] = outputs  # the original's: every variant is compared with it
-            if art.info.get("quantize", {}).get("calibration") == "synthetic":
-                metrics.notes.insert(0, "Calibrated on synthetic inputs (no data was given): its accuracy "
-                                        "on real inputs is unknown.")
+            metrics.calibration = calibration_of(art)
+            if metrics.calibration == "synthetic":
+                metrics.notes.insert(0, SYNTHETIC_NOTE)
             v = Variant(art, metrics, preview.predictions(task, x_eval, outputs, labels))
             result.variants.append(v)
             on_variant(v)

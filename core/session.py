@@ -1,10 +1,11 @@
 """`Session`: one working session of the engine, the same for the command line and the window.
 
 It owns the loaded model, the dataset, the recipe with every field, the variants of the last run
-and their metrics, and the operations on them: load, run (progress and cancel through the
-`Context`), evaluate, memory, export. The CLI (cli/commands.py) and the window's engine jobs
-(app/jobs.py) only call it. Exporting a variant of a finished run never runs the recipe again.
-Trust in model code is the user's run-time grant (`trust_model_code`), never a recipe field.
+(and of the last search) with their metrics, the target firmware it built, and the operations on
+them: load, run (progress and cancel through the `Context`), evaluate, memory, search, measure on
+a target, export, verify. The CLI (cli/commands.py) and the window's engine jobs (app/jobs.py) only
+call it. Exporting a variant of a finished run never runs the recipe again. Trust in model code is
+the user's run-time grant (`trust_model_code`), never a recipe field.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Session:
         # A search's trial variants (core/search/run.py), exportable like a run's: name -> (Variant,
         # the original's metrics, the trial's recipe)
         self.found: dict = {}
+        self._firmware: dict = {}  # (target, kernels) -> core.target.build.Firmware, resolved once
 
     # ------------------------------------------------------------------ state
     @property
@@ -140,33 +142,70 @@ class Session:
         if v.artifact is None or not v.artifact.is_tflite:
             raise ExportError(f"Variant '{name}' is a Keras model: export a converted (.tflite) variant, "
                               "e.g. its int8 quantization.")
-        runner = self._target(target, kernels, progress) if target else None
+        built = self.firmware(target, kernels, progress) if target else None
         return export_package(v.artifact, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
                               recipe=recipe, metrics=v.metrics, original_metrics=base, labels=self.labels,
-                              progress=progress, target=runner)
+                              progress=progress, target=built)
 
     def verify(self, package, target: str, kernels: str = "cmsis-nn", progress=lambda msg: None):
         """Build an exported package with its own Makefile for `target`, run it in QEMU, compare
         with the host TFLM (core.export.verify.Verification)."""
         from core.export.verify import verify_package
 
-        runner = self._target(target, kernels, progress)
+        built = self.firmware(target, kernels, progress)
         progress(f"building the package for {target} and running it in QEMU")
-        return verify_package(package, runner)
+        return verify_package(package, built)
 
-    @staticmethod
-    def _target(target: str, kernels: str, progress):
-        from core.target.build import firmware
-        from core.target.targets import get
+    def firmware(self, target: str, kernels: str = "cmsis-nn", progress=lambda msg: None, *, cancel=None):
+        """The TFLM firmware for emulated `target` (core.target.build.Firmware): built into the user's
+        cache the first time (minutes), resolved once per session. `progress(text)` hears the build
+        in tenths."""
+        key = (target, kernels)
+        if key not in self._firmware:
+            from core.target.build import firmware
+            from core.target.targets import get
 
-        shown = {"tenth": -1}
+            shown = {"tenth": -1}
 
-        def every_tenth(fraction, text):  # a first build reports ~300 files: say it in tenths
-            if int(fraction * 10) != shown["tenth"]:
-                shown["tenth"] = int(fraction * 10)
-                progress(f"{text} ({fraction * 100:.0f}%)")
+            def every_tenth(fraction, text):  # a first build reports ~300 files: say it in tenths
+                if int(fraction * 10) != shown["tenth"] or fraction >= 1:
+                    shown["tenth"] = int(fraction * 10)
+                    progress(f"{text} ({fraction * 100:.0f}%)")
 
-        return firmware(get(target), kernels, progress=every_tenth)
+            self._firmware[key] = firmware(get(target), kernels, progress=every_tenth, cancel=cancel)
+        return self._firmware[key]
+
+    def measure_on_target(self, target: str, kernels: str = "cmsis-nn", *, samples: int = 1, clock_mhz: int = 0,
+                          progress=lambda msg: None):
+        """The loaded .tflite run on the emulated core (core.target.measure.TargetRun): exact
+        instructions per inference and per operator, the arena used there."""
+        from core.target.measure import run, sample_inputs
+
+        art = self.original or self.load()
+        if not art.is_tflite:
+            raise ExportError(f"{Path(art.source).name} is a Keras model: run a .tflite on the target "
+                              "(convert it first, e.g. tinyopt run --steps quantize:int8).")
+        result = run(art.data, sample_inputs(art.data, max(1, samples)), self.firmware(target, kernels, progress))
+        if clock_mhz:
+            result.clock_mhz = clock_mhz
+        return result
+
+    def search(self, out_dir, *, on_variant=lambda name, number, run: None, **settings):
+        """Run (or resume) a search from this session's recipe (core.search.search takes `settings`).
+        Each trial's variant becomes exportable under a name unique in the session (`on_variant(name,
+        number, run)` is told it); only the last search's are kept, so a long session does not grow."""
+        from core.search import search
+
+        self.found = {}
+
+        def keep(number, run):
+            v, name = run.variants[-1], f"trial-{number}-{run.variants[-1].name}"
+            v = Variant(dataclasses.replace(v.artifact, name=name), dataclasses.replace(v.metrics, name=name),
+                        v.preview)
+            self.found[name] = (v, run.variants[0].metrics, run.recipe)
+            on_variant(name, number, run)
+
+        return search(self.recipe, out_dir, trust_model_code=self.trust_model_code, on_variant=keep, **settings)
 
     # ------------------------------------------------------------------ run folders (CLI)
     def write_run(self, out_dir) -> Path:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.choices import DATASETS, DEFAULT_DATASET
 from core.data.dataset import Dataset, split
 from core.errors import DataError
 
-BUILTIN = ("mnist-5k", "digits", "mnist", "fashion-mnist")
-DEFAULT = "mnist-5k"
+BUILTIN, DEFAULT = DATASETS, DEFAULT_DATASET
 DIGIT_LABELS = [str(i) for i in range(10)]
 FASHION_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                   "Sneaker", "Bag", "Ankle boot"]

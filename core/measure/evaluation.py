@@ -42,6 +42,7 @@ class Metrics:
     scores: TaskScores | None = None  # the task's figures (per-class accuracy, confusion, AUC, ...)
     target: object = None  # core.target.measure.TargetRun on the recipe's emulated Cortex-M, or None
     target_note: str = ""  # why it has no target figures (does not run there, not TFLM-runnable, ...)
+    calibration: str = ""  # integer modes: "data" or "synthetic" (accuracy then unknown); "" otherwise
 
     @property
     def primary(self) -> tuple[str, float | None]:

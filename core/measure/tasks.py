@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-TASKS = ("classification", "anomaly", "regression")
+from core.choices import TASKS  # noqa: F401  (read from here too)
 
 
 @dataclass

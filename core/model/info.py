@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,26 @@ class ModelIO:
         return len(self.input_shapes) > 1
 
 
+# One answer per artifact while it lives: a run asks it many times (task, scaling, data, inputs),
+# and for a .tflite each answer costs a new LiteRT interpreter.
+_IO = weakref.WeakKeyDictionary()
+
+
 def model_io(artifact: Artifact) -> ModelIO:
+    """The artifact's inputs and outputs, in canonical order (computed once per artifact)."""
+    try:
+        return _IO[artifact]
+    except (KeyError, TypeError):
+        pass
+    io = _model_io(artifact)
+    try:
+        _IO[artifact] = io
+    except TypeError:  # not weak-referenceable or hashable: answer without keeping it
+        pass
+    return io
+
+
+def _model_io(artifact: Artifact) -> ModelIO:
     if artifact.is_keras:
         return _keras_io(artifact.model)
     from ai_edge_litert.interpreter import Interpreter

@@ -14,7 +14,9 @@ SEARCHED = {"separable": ("rank",), "prune": ("final_sparsity",), "cluster": ("c
 # Narrower than the descriptions allow where the rest is never worth a trial; always inside them.
 LIMITS = {("separable", "rank"): (1, 4), ("prune", "final_sparsity"): (0.3, 0.9),
           ("cluster", "clusters"): (4, 64), ("compress", "index_bits"): (0, 6)}  # 0: the fewest that fit
-MODES = ("int8", "full-int", "float16", "dynamic")  # one PTQ mode per trial: a trial is one variant
+# One PTQ mode per trial (a trial is one variant), of core.choices.PTQ_MODES: integer first; 16x8
+# and float32 are never worth a trial.
+MODES = ("int8", "full-int", "float16", "dynamic")
 TRAINING = ("separable", "prune", "cluster", "qat")
 
 

@@ -9,20 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.artifact import TFLITE
+from core.choices import CALIBRATED, PTQ_MODES
 from core.errors import ConversionError, DataError, setting
 from core.params import param
 from core.steps.base import Context, Progress, Step
 
-# mode -> title, as TensorFlow Lite's documentation names them
-MODES = {
-    "float32": "float32 (no quantization)",
-    "dynamic": "dynamic range quantization",
-    "float16": "float16 quantization",
-    "full-int": "full integer quantization with float fallback",
-    "int8": "integer only (int8 input and output)",
-    "16x8": "16x8 quantization (int16 activations, int8 weights)",
-}
-NEEDS_DATA = ("full-int", "int8", "16x8")
+MODES = PTQ_MODES  # mode -> title
+NEEDS_DATA = CALIBRATED
 FLOAT_ONLY = ("float32", "float16")  # exports that keep no integer arithmetic
 
 

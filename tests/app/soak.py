@@ -49,13 +49,13 @@ def session(window, models: list[Path], broken: Path, loads: int, runs: int, cou
         cancel = r % 2 == 0
         steps = ([{"name": "prune", "params": {"epochs": 50}}] if cancel else []) + \
             [{"name": "quantize", "params": {"modes": ["int8"]}}]
-        window.sequence.setRecipeSteps(steps)
-        window.run_button.click()
+        window.panel.sequence.setRecipeSteps(steps)
+        window.panel.run_button.click()
         if cancel:
-            yield lambda: "prune" in window.status.text() or not window.busy
-            window.cancel_button.click()
+            yield lambda: "prune" in window.panel.status.text() or not window.busy
+            window.panel.cancel_button.click()
         yield idle
-        status = window.status.text()
+        status = window.panel.status.text()
         counts["cancelled" if status.startswith("Cancelled") else "done" if status.startswith("Done")
                else "other"] += 1
         counts["runs"] += 1
@@ -116,7 +116,7 @@ def main(argv=None) -> int:
     return code
 
 
-def _make_tiny_job(ctx, emit, folder):
+def _make_tiny_job(ctx, emit, engine, folder):
     return str(_tiny_h5(Path(folder)))
 
 

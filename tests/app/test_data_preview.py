@@ -36,15 +36,15 @@ def test_window_shows_samples_then_predictions(window, qtbot, tiny_h5):
     wait_idle(qtbot, window)
     assert len(window.preview.texts) == 8
     assert window.preview.preview.truth[0] != ""  # mnist-5k is labelled
-    window.task.setCurrentIndex(window.task.findData("classification"))
-    assert window.chooseNorm("0.1307/0.3081")
+    window.panel.task.setCurrentIndex(window.panel.task.findData("classification"))
+    assert window.panel.chooseNorm("0.1307/0.3081")
     recipe = window.currentRecipe()
     assert recipe.task == "classification" and recipe.input_norm == {"mean": [0.1307], "std": [0.3081]}
-    assert not window.chooseNorm("0.5/-1") and "above 0" in window.last_error
-    window.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8"]}}])
+    assert not window.panel.chooseNorm("0.5/-1") and "above 0" in window.last_error
+    window.panel.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8"]}}])
     window._on_run_clicked()
     wait_idle(qtbot, window, 300_000)
-    assert len(window.payloads) == 2
+    assert len(window.variants.payloads) == 2
     window.results.selectRow(1)
     texts = [t.text() for t in window.preview.texts]
     assert all(t.count("<br>") == 2 for t in texts), texts  # label, original's, variant's figures

@@ -18,11 +18,11 @@ def test_search_in_the_window_plots_trials_and_a_click_exports_one(window, qtbot
     window.openModel(str(reference_h5))
     wait_idle(qtbot, window)
     explore = window.explore
-    assert "Cortex-M0+" in window.device.currentText()  # 32 KB RAM, 256 KB flash
+    assert "Cortex-M0+" in window.panel.device.currentText()  # 32 KB RAM, 256 KB flash
     explore.trials.setValue(4)
     explore.folder.setText(str(tmp_path / "search"))
     explore.search_button.click()
-    assert window.searching and window.tabs.currentWidget() is explore
+    assert window.jobs.searching and window.tabs.currentWidget() is explore
     wait_idle(qtbot, window, 900_000)
     assert explore.progress.text().startswith("Done: "), explore.progress.text()
     saved = json.loads((tmp_path / "search" / "front.json").read_text())
@@ -37,9 +37,9 @@ def test_search_in_the_window_plots_trials_and_a_click_exports_one(window, qtbot
     front = next(p for p in explore.points.values() if p.front)
     assert f"trial {front.number}: " in explore._tip(0, 0, front.number)
     explore.choose(front.number)
-    names = [p.name for p in window.payloads]
+    names = [p.name for p in window.variants.payloads]
     assert names == ["original", front.variant.name]
-    assert window.results.selectedIndex() == 1 and window.export_button.isEnabled()
+    assert window.results.selectedIndex() == 1 and window.panel.export_button.isEnabled()
 
     def accept(dialog):
         dialog.folder.setText(str(tmp_path / "exports"))
@@ -47,7 +47,7 @@ def test_search_in_the_window_plots_trials_and_a_click_exports_one(window, qtbot
         return export_dialog.ExportDialog.Accepted
 
     monkeypatch.setattr(export_dialog.ExportDialog, "exec", accept)
-    window.export_button.click()
+    window.panel.export_button.click()
     wait_idle(qtbot, window)
     (package,) = (tmp_path / "exports").iterdir()
     tflite = next(package.glob("*.tflite"))
@@ -57,7 +57,7 @@ def test_search_in_the_window_plots_trials_and_a_click_exports_one(window, qtbot
     explore.trials.setValue(2)
     explore.folder.setText(str(tmp_path / "again"))
     explore.search_button.click()
-    assert window.payloads == [] and window.results.rowCount() == 0
+    assert window.variants.payloads == [] and window.results.rowCount() == 0
     wait_idle(qtbot, window, 900_000)
 
 
@@ -69,8 +69,8 @@ def test_cancel_stops_after_the_running_trial_and_keeps_the_finished(window, qtb
     explore.folder.setText(str(tmp_path / "search"))
     explore.search_button.click()
     qtbot.waitUntil(lambda: explore.done >= 1, timeout=600_000)
-    window.cancel_button.click()
-    assert "after the running trial" in window.status.text()
+    window.panel.cancel_button.click()
+    assert "after the running trial" in window.panel.status.text()
     wait_idle(qtbot, window, 600_000)
     assert explore.progress.text().startswith("Stopped after the running trial"), explore.progress.text()
     saved = json.loads((tmp_path / "search" / "front.json").read_text())

@@ -24,39 +24,39 @@ def test_loading_a_model_fills_title_and_views(window, qtbot):
     window.openModel(str(shared_model("kws_ref_model.tflite")))
     wait_idle(qtbot, window)
     assert window.windowTitle() == "TinyOpt Studio — kws_ref_model.tflite"
-    assert "TFLITE model, 53,936 bytes" in window.model_label.text()
+    assert "TFLITE model, 53,936 bytes" in window.panel.model_label.text()
     assert "13 operators" in window.memory._caption.text()
     assert window.graph.original.server.address[0] == "127.0.0.1"
 
 
 def test_toggling_components_changes_the_recipe_and_flags_bad_orders(window, qtbot):
-    window.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8"]}}])
+    window.panel.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8"]}}])
     assert [s["name"] for s in window.currentRecipe().steps] == ["quantize"]
-    window.sequence.box("prune").setChecked(True)
+    window.panel.sequence.box("prune").setChecked(True)
     assert [s["name"] for s in window.currentRecipe().steps] == ["prune", "quantize"]
     window.openModel(str(shared_model("kws_ref_model.tflite")))
     wait_idle(qtbot, window)
-    assert "needs a Keras model" in window.validation.text() and not window.run_button.isEnabled()
-    window.sequence.box("prune").setChecked(False)
-    window.sequence.box("quantize").setChecked(False)
-    window.sequence.box("graph").setChecked(True)
-    assert window.validation.text() == "" and window.run_button.isEnabled()
+    assert "needs a Keras model" in window.panel.validation.text() and not window.panel.run_button.isEnabled()
+    window.panel.sequence.box("prune").setChecked(False)
+    window.panel.sequence.box("quantize").setChecked(False)
+    window.panel.sequence.box("graph").setChecked(True)
+    assert window.panel.validation.text() == "" and window.panel.run_button.isEnabled()
 
 
 def test_run_shows_variants_and_moves_the_progress_bar(window, qtbot, tiny_h5):
     window.openModel(str(tiny_h5))
     wait_idle(qtbot, window)
-    window.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8", "dynamic"]}}])
+    window.panel.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8", "dynamic"]}}])
     values = []
-    window.progress.valueChanged.connect(values.append)
-    window.run_button.click()
+    window.panel.progress.valueChanged.connect(values.append)
+    window.panel.run_button.click()
     wait_idle(qtbot, window, 300_000)
-    assert window.results.rowCount() == 3 and window.status.text().startswith("Done: 3 variant(s)")
+    assert window.results.rowCount() == 3 and window.panel.status.text().startswith("Done: 3 variant(s)")
     assert any(v > 0 for v in values)
     names = [window.results.item(r, 0).text() for r in range(3)]
     assert names == ["original", "dynamic", "int8"]  # modes in the panel's order
     window.results.selectRow(2)
-    assert window.export_button.isEnabled() and "int8" in window.memory._caption.text()
+    assert window.panel.export_button.isEnabled() and "int8" in window.memory._caption.text()
     (_, original), (_, variant) = window.confusion.tables  # the Classes tab: 10x10 confusion matrices
     assert original.rowCount() == variant.rowCount() == 10
     assert sum(int(variant.item(i, j).text()) for i in range(10) for j in range(10)) == 1000
@@ -66,14 +66,14 @@ def test_run_shows_variants_and_moves_the_progress_bar(window, qtbot, tiny_h5):
 def test_cancel_returns_to_ready_with_finished_variants(window, qtbot, tiny_h5):
     window.openModel(str(tiny_h5))
     wait_idle(qtbot, window)
-    window.sequence.setRecipeSteps([{"name": "prune", "params": {"epochs": 20}},
+    window.panel.sequence.setRecipeSteps([{"name": "prune", "params": {"epochs": 20}},
                                     {"name": "quantize", "params": {"modes": ["int8"]}}])
-    window.run_button.click()
-    qtbot.waitUntil(lambda: window.results.rowCount() >= 1 and "prune" in window.status.text(), timeout=120_000)
-    window.cancel_button.click()
+    window.panel.run_button.click()
+    qtbot.waitUntil(lambda: window.results.rowCount() >= 1 and "prune" in window.panel.status.text(), timeout=120_000)
+    window.panel.cancel_button.click()
     wait_idle(qtbot, window, 120_000)
-    assert window.status.text().startswith("Cancelled: kept 1 variant(s)")
-    assert window.results.rowCount() == 1 and window.run_button.isEnabled()
+    assert window.panel.status.text().startswith("Cancelled: kept 1 variant(s)")
+    assert window.results.rowCount() == 1 and window.panel.run_button.isEnabled()
 
 
 def test_bad_file_shows_a_dialog_and_keeps_the_previous_model(window, qtbot, tmp_path):
@@ -93,8 +93,8 @@ def test_export_from_the_window(window, qtbot, tiny_h5, tmp_path, monkeypatch):
 
     window.openModel(str(tiny_h5))
     wait_idle(qtbot, window)
-    window.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8"]}}])
-    window.run_button.click()
+    window.panel.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8"]}}])
+    window.panel.run_button.click()
     wait_idle(qtbot, window, 300_000)
     window.results.selectRow(1)
 
@@ -103,9 +103,9 @@ def test_export_from_the_window(window, qtbot, tiny_h5, tmp_path, monkeypatch):
         return export_dialog.ExportDialog.Accepted
 
     monkeypatch.setattr(export_dialog.ExportDialog, "exec", accept)
-    window.export_button.click()
+    window.panel.export_button.click()
     wait_idle(qtbot, window, 300_000)
-    assert window.status.text().startswith("Exported to ")
+    assert window.panel.status.text().startswith("Exported to ")
     (folder,) = (tmp_path / "exports").iterdir()
     assert (folder / "op_resolver.h").exists() and (folder / "recipe.json").exists()
 
@@ -122,7 +122,7 @@ def test_memory_hover_names_the_operator(qtbot):
     w.show()
     w.setReports(analyze_memory(shared_model("kws_ref_model.tflite").read_bytes()), None)
     qtbot.wait(50)
-    w.bars._on_mouse_moved(w.bars.plots[1].vb.mapViewToScene(QPointF(100, 1)))
+    w.bars._on_mouse_moved(w.bars.plots[1].vb.mapViewToScene(QPointF(100, 1)), w.bars.views[1])
     assert "op 1 DEPTHWISE_CONV_2D" in w._hover.text() and "RAM live 16,000 B" in w._hover.text()
 
 
@@ -151,19 +151,19 @@ def test_model_code_needs_the_users_confirmation_naming_file_and_layer(window, q
 def test_dataset_picker_greys_out_builtin_sets_that_are_not_the_models_input(window, qtbot):
     window.openModel(str(shared_model("pretrainedResnet_quant.tflite")))  # 32x32x3 CIFAR-10
     wait_idle(qtbot, window)
-    items = window.dataset.model()
+    items = window.panel.dataset.model()
     for name in ("mnist-5k", "digits"):
-        row = window.dataset.findText(name)
+        row = window.panel.dataset.findText(name)
         assert not items.item(row).isEnabled()
-        assert "never resized" in window.dataset.itemData(row, Qt.ToolTipRole)
-    assert window.currentData() is None  # no silent adaptation: No data until the user gives some
+        assert "never resized" in window.panel.dataset.itemData(row, Qt.ToolTipRole)
+    assert window.panel.currentData() is None  # no silent adaptation: No data until the user gives some
     window.openModel(str(shared_model("seed_cnn_fashion_int8.tflite")))  # 28x28
     wait_idle(qtbot, window)
-    assert items.item(window.dataset.findText("mnist-5k")).isEnabled()
-    assert not items.item(window.dataset.findText("digits")).isEnabled()
-    assert window.currentData() == "mnist-5k"  # the user's choice comes back once the model fits it
-    window.chooseData("/data/my_images")
-    assert window.currentData() == "/data/my_images"
-    assert window.input_range.itemText(0) == "detected: 0..1" and window.currentRecipe().input_range is None
-    window.input_range.setCurrentIndex(window.input_range.findText("-1..1"))
+    assert items.item(window.panel.dataset.findText("mnist-5k")).isEnabled()
+    assert not items.item(window.panel.dataset.findText("digits")).isEnabled()
+    assert window.panel.currentData() == "mnist-5k"  # the user's choice comes back once the model fits it
+    window.panel.chooseData("/data/my_images")
+    assert window.panel.currentData() == "/data/my_images"
+    assert window.panel.input_range.itemText(0) == "detected: 0..1" and window.currentRecipe().input_range is None
+    window.panel.input_range.setCurrentIndex(window.panel.input_range.findText("-1..1"))
     assert window.currentRecipe().input_range == [-1.0, 1.0]

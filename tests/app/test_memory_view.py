@@ -27,6 +27,6 @@ def test_float_original_beside_its_int8_file(qtbot):
     qtbot.wait(50)
     drawn = next(i for i, r in enumerate(w.bars.shown) if "FULLY_CONNECTED" in r.label)
     assert drawn == fc  # few operators: graph order
-    w.bars._on_mouse_moved(w.bars.plots[1].vb.mapViewToScene(QPointF(100, drawn)))  # the RAM panel
+    w.bars._on_mouse_moved(w.bars.plots[1].vb.mapViewToScene(QPointF(100, drawn)), w.bars.views[1])  # the RAM panel
     text = w._hover.text()
     assert "original: op" in text and "int8: op" in text and text.count("FULLY_CONNECTED") == 2

@@ -34,9 +34,9 @@ def test_rows_keep_their_height_and_labels_whatever_the_count(qtbot, n):
     qtbot.wait(20)
     y = len(shown) - 1
     pos = w.plots[1].vb.mapViewToScene(QPointF(1, y))
-    assert w.rowAt(pos) == y
-    w._on_mouse_moved(pos)
-    assert w.canvas.toolTip() == shown[y].detail  # the full text on hover
+    assert w.rowAt(pos, 1) == y
+    w._on_mouse_moved(pos, w.views[1])
+    assert w.views[1].toolTip() == shown[y].detail  # the full text on hover
 
 
 def test_the_users_order_is_kept_across_selections(qtbot):

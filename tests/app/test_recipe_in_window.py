@@ -24,10 +24,43 @@ def test_window_run_of_a_recipe_matches_the_cli_byte_for_byte(window, qtbot, tin
     assert window.loaded is not None and window.loaded.path == str(tiny_h5)
     saved = window.currentRecipe()
     assert saved.to_dict() == Recipe.load(path).to_dict()  # every field, seed 7 included
-    window.run_button.click()
+    window.panel.run_button.click()
     wait_idle(qtbot, window, 600_000)
-    tflite = {p.name: p.artifact.data for p in window.payloads if p.is_tflite}
+    tflite = {p.name: p.artifact.data for p in window.variants.payloads if p.is_tflite}
     assert list(tflite) == ["pruned+int8"]
     assert tflite["pruned+int8"] == (out / "pruned+int8.tflite").read_bytes()
     window.currentRecipe().save(tmp_path / "from_window.json")
-    assert Recipe.load(tmp_path / "from_window.json").to_json() == Recipe.load(path).to_json()
+    # The recipe as run, as the command line writes it: the same fields, and the input range the run
+    # detected recorded in both (the recipe given left it to detection).
+    assert Recipe.load(tmp_path / "from_window.json").to_json() == Recipe.load(out / "recipe.json").to_json()
+    assert Recipe.load(out / "recipe.json").input_range == [0.0, 1.0] and Recipe.load(path).input_range is None
+
+
+def test_save_recipe_after_a_run_equals_the_exported_recipe_field_for_field(window, qtbot, tiny_h5, tmp_path,
+                                                                             monkeypatch):
+    import json
+
+    from app import export_dialog
+
+    window.openModel(str(tiny_h5))
+    wait_idle(qtbot, window)
+    window.panel.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8"]}}])
+    window.panel.task.setCurrentIndex(window.panel.task.findData("classification"))
+    window._on_run_clicked()
+    wait_idle(qtbot, window, 300_000)
+    window.results.selectRow(1)
+
+    def accept(dialog):
+        dialog.folder.setText(str(tmp_path / "exports"))
+        return export_dialog.ExportDialog.Accepted
+
+    monkeypatch.setattr(export_dialog.ExportDialog, "exec", accept)
+    window.panel.export_button.click()
+    wait_idle(qtbot, window, 300_000)
+    (folder,) = (tmp_path / "exports").iterdir()
+    exported = json.loads((folder / "recipe.json").read_text())
+    window.currentRecipe().save(tmp_path / "saved.json")
+    saved = json.loads((tmp_path / "saved.json").read_text())
+    assert saved == exported, {k: (saved.get(k), exported.get(k)) for k in set(saved) | set(exported)
+                               if saved.get(k) != exported.get(k)}
+    assert saved["input_range"] == [0.0, 1.0] and saved["task"] == "classification"

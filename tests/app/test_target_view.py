@@ -22,16 +22,16 @@ def test_device_with_a_core_measures_variants_on_it(window, qtbot, tmp_path, mon
 
     window.openModel(str(shared_model("seed_cnn_fashion_int8.tflite")))
     wait_idle(qtbot, window)
-    row = next(i for i in range(window.device.count()) if "nRF52840" in window.device.itemText(i))
-    window.device.setCurrentIndex(row)
-    window._on_device_activated(row)
-    assert "cortex-m4f" in window.target_label.text()
+    row = next(i for i in range(window.panel.device.count()) if "nRF52840" in window.panel.device.itemText(i))
+    window.panel.device.setCurrentIndex(row)
+    window.panel._on_device_activated(row)
+    assert "cortex-m4f" in window.panel.target_label.text()
     recipe = window.currentRecipe()
     assert (recipe.target, recipe.kernels, recipe.clock_mhz) == ("cortex-m4f", "cmsis-nn", 64)
-    window.sequence.setRecipeSteps([{"name": "strip", "params": {}}])
+    window.panel.sequence.setRecipeSteps([{"name": "strip", "params": {}}])
     window._on_run_clicked()
     wait_idle(qtbot, window, 1_500_000)  # the first run on a machine builds TFLM for the core
-    assert len(window.payloads) == 2 and all(p.metrics.target is not None for p in window.payloads)
+    assert len(window.variants.payloads) == 2 and all(p.metrics.target is not None for p in window.variants.payloads)
     assert "M instr" in window.results.item(0, 6).text() and "ms" in window.results.item(0, 6).text()
     assert "exact" in window.results.item(0, 6).toolTip()
     window.results.selectRow(0)
@@ -46,12 +46,12 @@ def test_device_with_a_core_measures_variants_on_it(window, qtbot, tmp_path, mon
         return export_dialog.ExportDialog.Accepted
 
     monkeypatch.setattr(export_dialog.ExportDialog, "exec", accept)
-    window.export_button.click()
+    window.panel.export_button.click()
     wait_idle(qtbot, window, 600_000)
-    assert "Verified on Cortex-M4F" in window.status.text() and "outputs equal" in window.status.text()
+    assert "Verified on Cortex-M4F" in window.panel.status.text() and "outputs equal" in window.panel.status.text()
     (folder,) = (tmp_path / "exports").iterdir()
     assert "Cortex-M4F" in (folder / "model_settings.h").read_text()
-    window.on_target.setChecked(False)
+    window.panel.on_target.setChecked(False)
     assert window.currentRecipe().target == "none"
 
 
@@ -62,20 +62,20 @@ def test_every_row_of_the_default_sequence_shows_on_the_target_tab(window, qtbot
 
     window.loadReference()
     wait_idle(qtbot, window, 600_000)
-    row = next(i for i in range(window.device.count()) if "nRF52840" in window.device.itemText(i))
-    window.device.setCurrentIndex(row)
-    window._on_device_activated(row)
-    window.sequence.setRecipeSteps(DEFAULT)
+    row = next(i for i in range(window.panel.device.count()) if "nRF52840" in window.panel.device.itemText(i))
+    window.panel.device.setCurrentIndex(row)
+    window.panel._on_device_activated(row)
+    window.panel.sequence.setRecipeSteps(DEFAULT)
     window._on_run_clicked()
     wait_idle(qtbot, window, 1_500_000)
-    assert window.status.text().startswith("Done"), window.status.text()
-    untargeted = [i for i, p in enumerate(window.payloads) if p.metrics.target is None]
-    assert untargeted and any(p.metrics.target is not None for p in window.payloads)
-    for i in range(len(window.payloads)):
+    assert window.panel.status.text().startswith("Done"), window.panel.status.text()
+    untargeted = [i for i, p in enumerate(window.variants.payloads) if p.metrics.target is None]
+    assert untargeted and any(p.metrics.target is not None for p in window.variants.payloads)
+    for i in range(len(window.variants.payloads)):
         window.results.selectRow(i)
         caption = window.target_view.caption.text()
         if i in untargeted:
-            assert f"{window.payloads[i].name}: no target run" in caption
+            assert f"{window.variants.payloads[i].name}: no target run" in caption
         else:
             assert "instructions" in caption
     window.results.selectRow(untargeted[-1])
