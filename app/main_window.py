@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QPlainTextEdit, QSplitter, QTabWidget
 
-from app import jobs, recent_files
+from app import jobs
 from app.job_runner import JobRunner
 from app.qt_confusion import ConfusionWidget
 from app.qt_explore import ExploreWidget
@@ -20,9 +20,11 @@ from app.qt_memory import MemoryWidget
 from app.qt_preview import PreviewWidget
 from app.qt_results import ResultsWidget
 from app.qt_target import TargetWidget
+from app.recent_menu import RecentMenu
 from app.setting_names import WINDOW_NAMES
 from app.setup_model import Setup
 from app.setup_panel import SetupPanel
+from app.trust_dialog import ask_trust
 from app.variants import CompareViews, Variants
 
 APP_NAME = "TinyOpt Studio"
@@ -64,7 +66,7 @@ class MainWindow(QMainWindow):
         self.open_action = QAction("&Open model…", self, shortcut=QKeySequence.Open, triggered=self._on_open)
         m.addAction(self.open_action)
         self.recent_menu = m.addMenu("Open &recent")
-        self._fill_recent()
+        self.recent = RecentMenu(self.recent_menu, self.settings, self.openModel, self._error)
         m.addAction(QAction("Load the &reference CNN", self, triggered=lambda: self.loadReference()))
         m.addAction(QAction("TFLM &source tree for targets…", self, triggered=self._on_choose_tree))
         m.addSeparator()
@@ -168,37 +170,8 @@ class MainWindow(QMainWindow):
         self.memory.setReports(loaded.memory, None, ("original", ""))
         self.graph.showOriginal(loaded.display_bytes, loaded.display_name, f"original: {name}")
         if loaded.path != "reference":
-            self._remember(loaded.path)
+            self.recent.remember(loaded.path)
         self.refreshPreview()
-
-    def _remember(self, path: str):
-        recent_files.remember(self.settings, path)
-        self.settings.setValue("last_dir", str(Path(path).parent))
-        self._fill_recent()
-
-    def _fill_recent(self):
-        self.recent_menu.clear()
-        paths = recent_files.read(self.settings)
-        for p in paths:
-            action = self.recent_menu.addAction(p, lambda p=p: self._open_recent(p))
-            if not Path(p).exists():
-                action.setText(f"{p}  (not found)")
-                action.setToolTip("The file was moved or deleted; choosing it removes it from this list.")
-        if paths:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear this list", self._clear_recent)
-        self.recent_menu.setEnabled(bool(paths))
-
-    def _open_recent(self, path: str):
-        if not Path(path).exists():
-            recent_files.forget(self.settings, path)
-            self._fill_recent()
-            return self._error("Open recent", f"{path} no longer exists; it was removed from the recent list.")
-        self.openModel(path)
-
-    def _clear_recent(self):
-        recent_files.forget(self.settings)
-        self._fill_recent()
 
     def dragEnterEvent(self, event):
         if event.mimeData().hasUrls():
@@ -262,25 +235,12 @@ class MainWindow(QMainWindow):
         from core.errors import TinyOptError, UnsafeModelError
 
         if isinstance(error, UnsafeModelError) and error.path:
-            return self._ask_trust(error)
+            self.last_error = str(error)
+            self.error_box = ask_trust(self, error, lambda: self.openModel(error.path, trust_model_code=True))
+            return
         if isinstance(error, TinyOptError):  # the settings it names, as this window calls them
             message = error.render(WINDOW_NAMES)
         self._error("TinyOpt Studio", message)
-
-    def _ask_trust(self, error):
-        """Trust in model code is granted here, by the user, for this file only; never by a recipe."""
-        layers = ", ".join(f"'{n}'" for n in error.layers)
-        self.error_box = QMessageBox(
-            QMessageBox.Warning, "Run code stored in the model?",
-            f"{Path(error.path).name}: layer {layers} stores Python code that runs when the model is "
-            f"loaded.\n\nLoad it only if you trust where this file came from:\n{error.path}",
-            QMessageBox.Cancel, self)
-        trust = self.error_box.addButton("Trust and load", QMessageBox.AcceptRole)
-        self.error_box.setDefaultButton(QMessageBox.Cancel)
-        self.last_error = str(error)
-        self.error_box.buttonClicked.connect(
-            lambda button: self.openModel(error.path, trust_model_code=True) if button is trust else None)
-        self.error_box.open()
 
     # ---------------------------------------------------------------- search (Explore tab)
     def _on_search_requested(self, request: dict) -> None:

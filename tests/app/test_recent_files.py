@@ -45,10 +45,10 @@ def test_window_menu_marks_and_drops_missing_files(window, tmp_path):
     real.write_bytes(b"x")
     recent_files.remember(window.settings, str(tmp_path / "gone.tflite"))
     recent_files.remember(window.settings, str(real))
-    window._fill_recent()
+    window.recent.fill()
     texts = [a.text() for a in window.recent_menu.actions() if a.text()]
     assert texts[0] == str(real) and texts[1].endswith("(not found)")
     assert "Clear this list" in texts
-    window._open_recent(str(tmp_path / "gone.tflite"))  # shows a message, opens nothing
+    window.recent.open(str(tmp_path / "gone.tflite"))  # shows a message, opens nothing
     assert not window.busy and "no longer exists" in window.last_error
     assert recent_files.read(window.settings) == [str(real)]
