@@ -36,3 +36,18 @@ def tiny_h5(tmp_path_factory):
 
 def wait_idle(qtbot, window, timeout=120_000):
     qtbot.waitUntil(lambda: not window.busy, timeout=timeout)
+
+
+def export_selected(window, qtbot, monkeypatch, folder, timeout=300_000):
+    """Export the selected variant through the Export dialog, accepted with `folder`; the package."""
+    from app import export_dialog
+
+    def accept(dialog):
+        dialog.folder.setText(str(folder))
+        return export_dialog.ExportDialog.Accepted
+
+    monkeypatch.setattr(export_dialog.ExportDialog, "exec", accept)
+    window.panel.export_button.click()
+    wait_idle(qtbot, window, timeout)
+    (package,) = folder.iterdir()
+    return package

@@ -5,7 +5,7 @@ import sys
 
 from PySide6.QtCore import Qt
 
-from tests.app.conftest import wait_idle
+from tests.app.conftest import export_selected, wait_idle
 from tests.conftest import ROOT, shared_model
 
 
@@ -89,24 +89,14 @@ def test_bad_file_shows_a_dialog_and_keeps_the_previous_model(window, qtbot, tmp
 
 
 def test_export_from_the_window(window, qtbot, tiny_h5, tmp_path, monkeypatch):
-    from app import export_dialog
-
     window.openModel(str(tiny_h5))
     wait_idle(qtbot, window)
     window.panel.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8"]}}])
     window.panel.run_button.click()
     wait_idle(qtbot, window, 300_000)
     window.results.selectRow(1)
-
-    def accept(dialog):
-        dialog.folder.setText(str(tmp_path / "exports"))
-        return export_dialog.ExportDialog.Accepted
-
-    monkeypatch.setattr(export_dialog.ExportDialog, "exec", accept)
-    window.panel.export_button.click()
-    wait_idle(qtbot, window, 300_000)
+    folder = export_selected(window, qtbot, monkeypatch, tmp_path / "exports")
     assert window.panel.status.text().startswith("Exported to ")
-    (folder,) = (tmp_path / "exports").iterdir()
     assert (folder / "op_resolver.h").exists() and (folder / "recipe.json").exists()
 
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from core.recipe import Recipe
-from tests.app.conftest import wait_idle
+from tests.app.conftest import export_selected, wait_idle
 from tests.conftest import ROOT
 
 
@@ -40,8 +40,6 @@ def test_save_recipe_after_a_run_equals_the_exported_recipe_field_for_field(wind
                                                                              monkeypatch):
     import json
 
-    from app import export_dialog
-
     window.openModel(str(tiny_h5))
     wait_idle(qtbot, window)
     window.panel.sequence.setRecipeSteps([{"name": "quantize", "params": {"modes": ["int8"]}}])
@@ -49,15 +47,7 @@ def test_save_recipe_after_a_run_equals_the_exported_recipe_field_for_field(wind
     window._on_run_clicked()
     wait_idle(qtbot, window, 300_000)
     window.results.selectRow(1)
-
-    def accept(dialog):
-        dialog.folder.setText(str(tmp_path / "exports"))
-        return export_dialog.ExportDialog.Accepted
-
-    monkeypatch.setattr(export_dialog.ExportDialog, "exec", accept)
-    window.panel.export_button.click()
-    wait_idle(qtbot, window, 300_000)
-    (folder,) = (tmp_path / "exports").iterdir()
+    folder = export_selected(window, qtbot, monkeypatch, tmp_path / "exports")
     exported = json.loads((folder / "recipe.json").read_text())
     window.currentRecipe().save(tmp_path / "saved.json")
     saved = json.loads((tmp_path / "saved.json").read_text())
