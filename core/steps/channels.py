@@ -1,0 +1,166 @@
+"""Channel pruning: remove whole filters, depthwise channels and Dense units, and rebuild a
+physically smaller model with the surviving weights copied (no masks), then fine-tune.
+
+Unlike magnitude pruning, what is removed is gone from the .tflite: its weights (flash), the
+activations it wrote (arena) and the multiply-accumulates that made them (instructions) all go
+down together. Channels that must stay equal are pruned as one group (core/steps/channel_groups.py);
+each group keeps its most important channels, by the L1 or L2 norm of the filters that make them or
+by BatchNorm's scale where the group has one.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.artifact import KERAS
+from core.errors import SequenceError
+from core.params import param
+from core.steps.base import Context, Progress, Step
+from core.steps.channel_groups import Analysis, Group, analyse
+from core.steps.training import MAX_BATCH, MAX_EPOCHS, fine_tune
+from core.tf_env import keras
+
+IMPORTANCE = ("l1", "l2", "bn")
+
+
+@dataclass
+class ChannelParams:
+    keep: float = param(0.5, "fraction of each group's channels kept", min=0.01, max=1.0)
+    importance: str = param("l1", "which channels stay: the largest filters by L1 or L2 norm, or by "
+                            "BatchNorm's scale |gamma| where the group has a BatchNorm (else L1)", choices=IMPORTANCE)
+    min_channels: int = param(1, "fewest channels a group keeps", min=1, max=4096, unit="channels")
+    layer_keep: dict = param({}, "a kept fraction of its own for the group a layer makes",
+                             kind="layer_values", min=0.01, max=1.0)
+    epochs: int = param(3, "fine-tuning epochs after the cut (0: none)", min=0, max=MAX_EPOCHS, unit="epochs")
+    batch_size: int = param(32, "fine-tuning batch size", min=1, max=MAX_BATCH)
+    learning_rate: float = param(1e-3, "fine-tuning learning rate", min=1e-7, max=1.0)
+
+
+def importance(model, group: Group, how: str) -> np.ndarray:
+    """One score per channel of `group`: larger stays."""
+    if how == "bn":
+        bns = [model.get_layer(n) for n, role in group.members if role == "bn"]
+        gammas = [b.gamma.numpy() for b in bns if getattr(b, "gamma", None) is not None]
+        if gammas:
+            return np.mean([np.abs(g) for g in gammas], axis=0)
+    scores = []
+    for name in group.producers:
+        kernel = _kernel(model.get_layer(name))
+        flat = kernel.reshape(-1, kernel.shape[-1])
+        norm = np.abs(flat).sum(axis=0) if how != "l2" else np.sqrt((flat ** 2).sum(axis=0))
+        scores.append(norm / (norm.mean() or 1.0))  # each producer counts alike, whatever its scale
+    return np.sum(scores, axis=0)
+
+
+def choose(model, analysis: Analysis, p: ChannelParams) -> dict[str, np.ndarray]:
+    """Group name -> the sorted channel indices it keeps."""
+    kept = {}
+    for g in analysis.groups:
+        fraction = next((p.layer_keep[n] for n in g.producers if n in p.layer_keep), p.keep)
+        n = min(g.channels, max(p.min_channels, int(round(g.channels * fraction))))
+        order = np.argsort(-importance(model, g, p.importance), kind="stable")
+        kept[g.name] = np.sort(order[:n])
+    return kept
+
+
+def rebuild(model, analysis: Analysis, kept: dict[str, np.ndarray]):
+    """A new model with each group cut to its kept channels, every surviving weight copied."""
+    k = keras()
+    out_of, in_of, member_of = {}, {}, {}
+    for g in analysis.groups:
+        keep = kept[g.name]
+        for name in g.producers:
+            out_of[name] = keep
+        for name, role in g.members:
+            member_of[name] = keep
+        for name, role, spatial in g.consumers:
+            in_of[name] = keep if role == "in" else np.array([s * g.channels + c for s in range(spatial)
+                                                              for c in keep])
+    config = copy.deepcopy(model.get_config())
+    for entry in config["layers"]:
+        cfg = entry["config"]
+        if cfg["name"] in out_of:
+            cfg["units" if entry["class_name"] == "Dense" else "filters"] = int(len(out_of[cfg["name"]]))
+    new = (k.Sequential if isinstance(model, k.Sequential) else k.Model).from_config(config)
+    for layer in new.layers:
+        old = model.get_layer(layer.name)
+        weights = old.get_weights()
+        cls = type(old).__name__
+        if layer.name in in_of:
+            weights = _cut_input(cls, old, weights, in_of[layer.name])
+        if layer.name in out_of:
+            weights = _cut_output(cls, weights, out_of[layer.name])
+        if layer.name in member_of:
+            weights = [w[..., member_of[layer.name], :] if w.ndim == 4 else w[member_of[layer.name]] for w in weights]
+        layer.set_weights(weights)
+    return new
+
+
+def _cut_input(cls: str, layer, weights: list, rows: np.ndarray) -> list:
+    if cls == "Dense":
+        return [weights[0][rows, :], *weights[1:]]
+    if cls == "SeparableConv2D":
+        dm = int(layer.get_config().get("depth_multiplier", 1))
+        point_rows = np.array([c * dm + j for c in rows for j in range(dm)])
+        return [weights[0][:, :, rows, :], weights[1][:, :, point_rows, :], *weights[2:]]
+    return [weights[0][..., rows, :], *weights[1:]]  # Conv2D, Conv1D: (..., in, out)
+
+
+def _cut_output(cls: str, weights: list, keep: np.ndarray) -> list:
+    if cls == "SeparableConv2D":  # depthwise, pointwise, bias: the pointwise makes the channels
+        return [weights[0], weights[1][..., keep], *[w[keep] for w in weights[2:]]]
+    return [weights[0][..., keep], *[w[keep] for w in weights[1:]]]
+
+
+def _kernel(layer) -> np.ndarray:
+    w = layer.get_weights()
+    return w[1] if type(layer).__name__ == "SeparableConv2D" else w[0]
+
+
+def parameter_count(model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.get_weights()))
+
+
+class ChannelStep(Step):
+    name = "channels"
+    title = "Channel pruning (whole filters and units removed)"
+    takes = KERAS
+    gives = KERAS
+    primary = "keep"
+    Params = ChannelParams
+
+    def run(self, artifact, ctx: Context) -> list:
+        p = self.params
+        model = artifact.model
+        analysis = analyse(model)
+        producers = {n for g in analysis.groups for n in g.producers}
+        unknown = sorted(set(p.layer_keep) - {layer.name for layer in model.layers})
+        if unknown:
+            raise SequenceError(f"Channel pruning: no layer named {', '.join(unknown)} in the model.")
+        not_makers = sorted(set(p.layer_keep) - producers)
+        for name in not_makers:
+            ctx.log(f"channels: layer_keep for '{name}' is not used: it makes no prunable channel group")
+        for name, cls, why in analysis.left_whole:
+            ctx.log(f"channels: left whole at {name} ({cls}): {why}")
+        if not analysis.groups:
+            raise SequenceError("Channel pruning: this model has no channel group that can be cut (every "
+                                "convolution or Dense feeds something whose channels must stay, e.g. the "
+                                "output, a Concatenate or a Reshape); see the log.")
+        ctx.progress(Progress(self.name, f"cutting {len(analysis.groups)} channel group(s)", None))
+        kept = choose(model, analysis, p)
+        small = rebuild(model, analysis, kept)
+        before, after = parameter_count(model), parameter_count(small)
+        cut = {g.name: {"layers": g.producers + [n for n, _ in g.members], "channels": g.channels,
+                        "kept": int(len(kept[g.name]))} for g in analysis.groups}
+        for name, c in cut.items():
+            ctx.log(f"channels: group {name} ({', '.join(c['layers'])}): {c['channels']} -> {c['kept']} channels")
+        ctx.log(f"channels: {before:,} -> {after:,} parameters")
+        if p.epochs:
+            fine_tune(small, ctx, self.name, epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate)
+        ctx.progress(Progress(self.name, "done", 1.0))
+        info = {"groups": cut, "params_before": before, "params_after": after,
+                "left_whole": [list(x) for x in analysis.left_whole]}
+        return [artifact.derive(kind=KERAS, name="channels", step=f"channels:{p.keep}", model=small, info=info)]

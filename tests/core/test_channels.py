@@ -1,0 +1,136 @@
+"""Channel pruning cuts real channels: the rebuilt model is the original with the removed channels
+masked (its readers ignore them), to float tolerance, on a residual network with BatchNorm, a
+depthwise-separable block and a Flatten -> Dense head; and the .tflite of a cut reference CNN is
+smaller in flash and arena."""
+
+import numpy as np
+import pytest
+
+from core.steps.channel_groups import analyse
+from core.steps.channels import ChannelParams, choose, rebuild
+from core.tf_env import keras
+
+
+def _residual():
+    k = keras()
+    x = inp = k.Input((12, 12, 3))
+    x = k.layers.Conv2D(8, 3, padding="same", name="stem")(x)
+    x = k.layers.BatchNormalization(name="stem_bn")(x)
+    trunk = k.layers.ReLU()(x)
+    y = k.layers.Conv2D(6, 3, padding="same", name="b1")(trunk)
+    y = k.layers.BatchNormalization(name="b1_bn")(y)
+    y = k.layers.ReLU()(y)
+    y = k.layers.Conv2D(8, 3, padding="same", name="b2")(y)
+    y = k.layers.BatchNormalization(name="b2_bn")(y)
+    x = k.layers.Add(name="add")([trunk, y])
+    x = k.layers.ReLU()(x)
+    x = k.layers.GlobalAveragePooling2D()(x)
+    return k.Model(inp, k.layers.Dense(4, name="head")(x))
+
+
+def _separable():
+    k = keras()
+    return k.Sequential([k.layers.InputLayer((10, 10, 2)), k.layers.Conv2D(8, 3, name="c0"),
+                         k.layers.DepthwiseConv2D(3, padding="same", name="dw"), k.layers.BatchNormalization(name="dw_bn"),
+                         k.layers.ReLU(), k.layers.Conv2D(12, 1, name="pw"), k.layers.ReLU(),
+                         k.layers.SeparableConv2D(6, 3, depth_multiplier=2, name="sep"),
+                         k.layers.GlobalAveragePooling2D(), k.layers.Dense(3, name="out")])
+
+
+def _flatten_head():
+    k = keras()
+    return k.Sequential([k.layers.InputLayer((8, 8, 1)), k.layers.Conv2D(6, 3, activation="relu", name="conv"),
+                         k.layers.MaxPooling2D(), k.layers.Flatten(), k.layers.Dense(10, activation="relu", name="hidden"),
+                         k.layers.Dropout(0.1), k.layers.Dense(3, name="out")])
+
+
+def _randomize(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if type(layer).__name__ == "BatchNormalization":  # gamma, beta, mean, variance
+            ws = [rng.uniform(0.5, 1.5, w.shape) if i in (0, 3) else rng.normal(0, 0.3, w.shape) for i, w in enumerate(ws)]
+        else:
+            ws = [rng.normal(0, 0.5, w.shape) for w in ws]
+        layer.set_weights([w.astype(np.float32) for w in ws])
+    return model
+
+
+def _masked(model, analysis, kept):
+    """The original with every reader of a removed channel ignoring it (its input weights zeroed)."""
+    masked = keras().models.clone_model(model)
+    masked.set_weights(model.get_weights())
+    for g in analysis.groups:
+        removed = np.setdiff1d(np.arange(g.channels), kept[g.name])
+        for name, role, spatial in g.consumers:
+            layer = masked.get_layer(name)
+            ws = layer.get_weights()
+            cls = type(layer).__name__
+            if role == "flat":
+                rows = [s * g.channels + c for s in range(spatial) for c in removed]
+                ws[0][rows, :] = 0
+            elif cls == "Dense":
+                ws[0][removed, :] = 0
+            elif cls == "SeparableConv2D":
+                ws[0][:, :, removed, :] = 0
+            else:
+                ws[0][..., removed, :] = 0
+            layer.set_weights(ws)
+    return masked
+
+
+@pytest.mark.parametrize("build, groups", [(_residual, {"stem": 8, "b1": 6}),
+                                           (_separable, {"c0": 8, "pw": 12, "sep": 6}),
+                                           (_flatten_head, {"conv": 6, "hidden": 10})])
+def test_rebuilt_model_equals_the_masked_original(build, groups):
+    model = _randomize(build())
+    analysis = analyse(model)
+    assert {g.name: g.channels for g in analysis.groups} == groups
+    if build is _residual:  # the residual's two ends are one group, its BatchNorms members
+        (stem,) = [g for g in analysis.groups if g.name == "stem"]
+        assert sorted(stem.producers) == ["b2", "stem"] and {"stem_bn", "b2_bn"} <= {n for n, _ in stem.members}
+    kept = choose(model, analysis, ChannelParams(keep=0.5, epochs=0))
+    small = rebuild(model, analysis, kept)
+    assert small.count_params() < model.count_params()
+    assert small.output_shape == model.output_shape  # the output's units never change
+    for g in analysis.groups:
+        for name in g.producers:
+            assert small.get_layer(name).get_config().get("filters", small.get_layer(name).get_config().get("units")) \
+                == len(kept[g.name]) == round(g.channels / 2)
+    x = np.random.default_rng(1).normal(size=(5, *model.input_shape[1:])).astype(np.float32)
+    expected = _masked(model, analysis, kept).predict(x, verbose=0)
+    np.testing.assert_allclose(small.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_what_it_cannot_follow_stays_whole_and_is_named():
+    k = keras()
+    inp = k.Input((6, 6, 2))
+    a = k.layers.Conv2D(4, 3, name="a")(inp)
+    b = k.layers.Conv2D(4, 3, name="b")(inp)
+    x = k.layers.Concatenate(name="cat")([a, b])
+    x = k.layers.Conv2D(5, 1, name="c")(x)
+    x = k.layers.Flatten()(x)
+    model = k.Model(inp, k.layers.Dense(2, name="out")(x))
+    analysis = analyse(model)
+    assert [g.name for g in analysis.groups] == ["c"]  # a and b feed a Concatenate
+    assert ("cat", "Concatenate", "not followed: its channels stay whole") in analysis.left_whole
+
+
+@pytest.mark.slow
+def test_cut_reference_cnn_is_smaller_on_tflm(reference_h5):
+    from core.model.loading import load_model
+    from core.steps.channels import ChannelStep
+    from core.steps.base import Context
+    from core.steps.quantize import convert
+    from core.measure.tflm_check import check_tflm
+    from core.data import adapt, load_dataset
+
+    art = load_model(str(reference_h5))
+    ds = adapt(load_dataset("mnist-5k"), art.model.input_shape[1:], 10)
+    ctx = Context(dataset=ds, task="classification")
+    (cut,) = ChannelStep(keep=0.25, epochs=1).run(art, ctx)
+    (group,) = cut.info["channels"]["groups"].values()  # the convolution's 12 filters: 3 kept
+    assert (group["channels"], group["kept"]) == (12, 3)
+    full, small = (convert(m, "int8", ds, 100) for m in (art.model, cut.model))
+    t_full, t_small = check_tflm(full), check_tflm(small)
+    assert len(small) < 0.5 * len(full) and t_small.arena_total < t_full.arena_total
