@@ -34,6 +34,11 @@ class ChannelParams:
     min_channels: int = param(1, "fewest channels a group keeps", min=1, max=4096, unit="channels")
     layer_keep: dict = param({}, "a kept fraction of its own for the group a layer makes",
                              kind="layer_values", min=0.01, max=1.0)
+    # A budget replaces `keep`: channels go step by step until the int8 .tflite fits (measured).
+    flash_budget: int = param(0, "cut until the int8 .tflite fits this many bytes of flash", min=512,
+                              max=1 << 30, unit="B", special={0: "no budget"})
+    arena_budget: int = param(0, "cut until TFLM's arena for the int8 .tflite fits this many bytes", min=512,
+                              max=1 << 30, unit="B", special={0: "no budget"})
     epochs: int = param(3, "fine-tuning epochs after the cut (0: none)", min=0, max=MAX_EPOCHS, unit="epochs")
     batch_size: int = param(32, "fine-tuning batch size", min=1, max=MAX_BATCH)
     learning_rate: float = param(1e-3, "fine-tuning learning rate", min=1e-7, max=1.0)
@@ -150,7 +155,14 @@ class ChannelStep(Step):
                                 "convolution or Dense feeds something whose channels must stay, e.g. the "
                                 "output, a Concatenate or a Reshape); see the log.")
         ctx.progress(Progress(self.name, f"cutting {len(analysis.groups)} channel group(s)", None))
-        kept = choose(model, analysis, p)
+        path = []
+        if p.flash_budget or p.arena_budget:
+            from core.steps.channel_budget import fit
+
+            order = {g.name: np.argsort(importance(model, g, p.importance), kind="stable") for g in analysis.groups}
+            kept, path = fit(model, analysis, order, p, ctx, rebuild)
+        else:
+            kept = choose(model, analysis, p)
         small = rebuild(model, analysis, kept)
         before, after = parameter_count(model), parameter_count(small)
         cut = {g.name: {"layers": g.producers + [n for n, _ in g.members], "channels": g.channels,
@@ -161,6 +173,7 @@ class ChannelStep(Step):
         if p.epochs:
             fine_tune(small, ctx, self.name, epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate)
         ctx.progress(Progress(self.name, "done", 1.0))
-        info = {"groups": cut, "params_before": before, "params_after": after,
+        info = {"groups": cut, "params_before": before, "params_after": after, "path": path,
                 "left_whole": [list(x) for x in analysis.left_whole]}
-        return [artifact.derive(kind=KERAS, name="channels", step=f"channels:{p.keep}", model=small, info=info)]
+        how = f"flash<={p.flash_budget},arena<={p.arena_budget}" if path else str(p.keep)
+        return [artifact.derive(kind=KERAS, name="channels", step=f"channels:{how}", model=small, info=info)]

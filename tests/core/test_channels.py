@@ -134,3 +134,27 @@ def test_cut_reference_cnn_is_smaller_on_tflm(reference_h5):
     full, small = (convert(m, "int8", ds, 100) for m in (art.model, cut.model))
     t_full, t_small = check_tflm(full), check_tflm(small)
     assert len(small) < 0.5 * len(full) and t_small.arena_total < t_full.arena_total
+
+
+@pytest.mark.slow
+def test_a_budget_run_lands_under_its_budget_on_tflm(reference_h5):
+    from core.data import adapt, load_dataset
+    from core.measure.tflm_check import check_tflm
+    from core.model.loading import load_model
+    from core.steps.base import Context
+    from core.steps.channels import ChannelStep
+    from core.steps.quantize import convert
+
+    art = load_model(str(reference_h5))
+    ds = adapt(load_dataset("mnist-5k"), art.model.input_shape[1:], 10)
+    lines = []
+    ctx = Context(dataset=ds, task="classification", log=lines.append)
+    (cut,) = ChannelStep(flash_budget=12_000, arena_budget=7_000, epochs=1).run(art, ctx)
+    path = cut.info["channels"]["path"]
+    assert path[0]["flash"] > 12_000 and path[-1]["flash"] <= 12_000 and path[-1]["arena"] <= 7_000
+    assert [r["channels"]["conv2d"] for r in path] == sorted((r["channels"]["conv2d"] for r in path), reverse=True)
+    data = convert(cut.model, "int8", ds, 100)
+    assert len(data) <= 12_000 and check_tflm(data, verify=False).arena_total <= 7_000  # measured again
+    assert any("round 1: conv2d" in line for line in lines)
+    with pytest.raises(Exception, match="cannot reach the budget"):
+        ChannelStep(flash_budget=1_000, epochs=0).run(art, Context(dataset=ds, task="classification"))

@@ -1,0 +1,120 @@
+"""Channel pruning to a device budget, step by step (after NetAdapt, Yang et al., ECCV 2018).
+
+Each round tries, for every channel group, removing its least important channels; each candidate is
+converted to int8 and measured (flash: the .tflite's bytes; arena: the real TFLM's, in a child
+process, once per set of bytes) and scored on held-out samples. The candidate that loses the least
+quality per share of the budget it saves is kept, until flash and arena both fit. Costs are
+measured, never estimated. Fine-tuning comes after, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.errors import SequenceError
+from core.steps.base import Context, Progress
+
+HELD_OUT = 500  # samples of the training split that score candidates (never the test split)
+CALIBRATION = 64  # samples that calibrate each candidate's int8 conversion: its size, not its accuracy
+STEP = 0.15  # share of a group's channels a round removes (at least one)
+MAX_ROUNDS = 200
+
+
+@dataclass
+class Measured:
+    flash: int
+    arena: int | None
+    quality: float  # accuracy on held-out samples, or -relative output error without labels
+
+    def fits(self, flash_budget: int, arena_budget: int) -> bool:
+        return (not flash_budget or self.flash <= flash_budget) and \
+            (not arena_budget or (self.arena is not None and self.arena <= arena_budget))
+
+
+def fit(model, analysis, order: dict, p, ctx: Context, rebuild) -> tuple[dict, list]:
+    """(kept channels per group, the path: one dict per round) for budgets `p.flash_budget` and
+    `p.arena_budget` (bytes; 0: none). `order[g]` lists group g's channels, least important first."""
+    ds = ctx.dataset
+    if ds is None or not len(ds.x_train):
+        raise SequenceError("Channel pruning to a budget measures candidates on your data: choose a "
+                            "dataset (int8 conversion calibrates on it).")
+    x = ds.x_train[-HELD_OUT:]
+    y = ds.y_train[-HELD_OUT:] if len(ds.y_train) == len(ds.x_train) else None
+    reference = model.predict(x, verbose=0, batch_size=256)
+    labelled = y is not None and ctx.task in (None, "classification") and reference.ndim == 2
+
+    def quality(m) -> float:
+        out = m.predict(x, verbose=0, batch_size=256)
+        if labelled:
+            return float(np.mean(np.argmax(out, axis=-1) == y))
+        return -float(np.linalg.norm(out - reference) / (np.linalg.norm(reference) or 1.0))
+
+    def measure(kept) -> Measured:
+        from core.measure.tflm_check import check_tflm
+        from core.steps.quantize import convert
+
+        small = rebuild(model, analysis, kept)
+        data = convert(small, "int8", ds, CALIBRATION, seed=ctx.seed)
+        tflm = check_tflm(data, verify=False)
+        return Measured(len(data), tflm.arena_total if tflm.runs else None, quality(small))
+
+    kept = {g.name: np.sort(np.asarray(order[g.name])) for g in analysis.groups}
+    current = measure(kept)
+    path = [{"round": 0, "group": "", "channels": _sizes(kept), "flash": current.flash, "arena": current.arena,
+             "quality": round(current.quality, 4)}]
+    ctx.log(f"channels: start: flash {current.flash:,} B, arena {_b(current.arena)}, quality {current.quality:.4f}")
+    for rnd in range(1, MAX_ROUNDS + 1):
+        if current.fits(p.flash_budget, p.arena_budget):
+            break
+        ctx.cancel.check()
+        ctx.progress(Progress("channels", f"round {rnd}: flash {current.flash:,} B, arena {_b(current.arena)}", None))
+        best = None
+        for g in analysis.groups:
+            n = len(kept[g.name])
+            if n <= p.min_channels:
+                continue
+            cut = max(1, int(round(n * STEP)))
+            remaining = [c for c in order[g.name] if c in set(kept[g.name].tolist())]
+            trial = dict(kept)
+            trial[g.name] = np.sort(np.asarray(remaining[min(cut, n - p.min_channels):]))
+            m = measure(trial)
+            saved = _share(current, m, p)
+            if saved <= 0:
+                continue
+            score = max(0.0, current.quality - m.quality) / saved
+            if best is None or score < best[0]:
+                best = (score, g.name, trial, m)
+        if best is None:
+            raise SequenceError(f"Channel pruning cannot reach the budget (flash {_b(p.flash_budget or None)}, "
+                                f"arena {_b(p.arena_budget or None)}): at its smallest this model is "
+                                f"{current.flash:,} B with a {_b(current.arena)} arena. Give a larger budget, "
+                                "or combine with another step (e.g. LUT compression for flash).")
+        _, name, kept, current = best
+        path.append({"round": rnd, "group": name, "channels": _sizes(kept), "flash": current.flash,
+                     "arena": current.arena, "quality": round(current.quality, 4)})
+        ctx.log(f"channels: round {rnd}: {name} -> {len(kept[name])} channels: flash {current.flash:,} B, "
+                f"arena {_b(current.arena)}, quality {current.quality:.4f}")
+    else:
+        raise SequenceError(f"Channel pruning stopped after {MAX_ROUNDS} rounds short of the budget.")
+    return kept, path
+
+
+def _share(before: Measured, after: Measured, p) -> float:
+    """How much of the way to the budget a candidate goes: bytes saved over bytes still to save,
+    summed over the budgets not met yet."""
+    share = 0.0
+    if p.flash_budget and before.flash > p.flash_budget:
+        share += (before.flash - after.flash) / (before.flash - p.flash_budget)
+    if p.arena_budget and before.arena is not None and after.arena is not None and before.arena > p.arena_budget:
+        share += (before.arena - after.arena) / (before.arena - p.arena_budget)
+    return share
+
+
+def _sizes(kept: dict) -> dict:
+    return {name: int(len(k)) for name, k in kept.items()}
+
+
+def _b(value) -> str:
+    return "none" if value is None else f"{value:,} B"
