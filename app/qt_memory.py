@@ -28,6 +28,7 @@ class MemoryWidget(QWidget):
         self._timeline.showGrid(y=True, alpha=0.3)
         self._timeline.addLegend(offset=(-10, 10))
         layout.addWidget(self._timeline, 1)
+        self._timeline.setVisible(False)  # until there is a model: a budget line alone says nothing
         self._hover = QLabel("")
         self._hover.setWordWrap(True)
         layout.addWidget(self._hover)
@@ -47,6 +48,7 @@ class MemoryWidget(QWidget):
         self._names = names
         self._timeline.clear()
         self._hover.setText("")
+        self._timeline.setVisible(original is not None or variant is not None)
         if original is None and variant is None:
             self._rows = []
             self.bars.clear()

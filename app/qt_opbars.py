@@ -89,6 +89,8 @@ class OpBars(QWidget):
         self.series: list = []
         self.shown: list[OpRow] = []  # the rows as drawn, top to bottom
         self._chosen = False  # the user picked an order: keep it across selections
+        self.scroll.setVisible(False)  # until there are rows: an empty chart with bare axes says nothing
+        self.order.setVisible(False)
 
     def setRows(self, rows: list[OpRow], series: list) -> None:
         self.rows, self.series = list(rows), list(series)
@@ -197,14 +199,15 @@ class CountAxis(pg.AxisItem):
         self.enableAutoSIPrefix(False)
 
     def tickStrings(self, values, scale, spacing):
-        return [_count(v * scale) for v in values]
+        return [_count(v * scale, spacing * scale) for v in values]
 
 
-def _count(v: float) -> str:
+def _count(v: float, spacing: float = 0.0) -> str:
+    """200k, 1.5M; exact digits when the ticks are closer than the suffix can tell apart."""
     for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= size:
+        if abs(v) >= size and spacing >= size / 100:
             return f"{v / size:.4g}{suffix}"
-    return f"{v:.4g}"
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
 def _short(title: str) -> str:

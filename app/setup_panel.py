@@ -61,7 +61,14 @@ class SetupPanel(QWidget):
             self.preset.addItem(p.title, p.id)
             self.preset.setItemData(self.preset.count() - 1, p.description, Qt.ToolTipRole)
         self.preset.activated.connect(self._on_preset_activated)
-        form.addRow("Preset", self.preset)
+        self.fit_button = QPushButton("Fit the device")
+        self.fit_button.setToolTip("Switch on channel pruning to the device's budget: whole channels go, round by "
+                                   "round, until the int8 model fits its flash and RAM (measured on TFLM), then int8.")
+        self.fit_button.clicked.connect(self.fitDevice)
+        row = QHBoxLayout()
+        row.addWidget(self.preset, 1)
+        row.addWidget(self.fit_button)
+        form.addRow("Preset", row)
         lv.addLayout(form)
         self.sequence = SequenceWidget()
         self.sequence.sequenceChanged.connect(self._on_sequence_changed)
@@ -384,6 +391,17 @@ class SetupPanel(QWidget):
             from core.presets import PRESETS
 
             self.sequence.setRecipeSteps(PRESETS[preset_id].steps)
+
+    def fitDevice(self) -> None:
+        """Channel pruning to the chosen device's flash and RAM, then int8 (the other steps stay)."""
+        d = self.setup.device
+        steps = {st["name"]: st for st in self.sequence.recipeSteps()}
+        params = dict(steps.get("channels", {}).get("params", {}), flash_budget=int(d.flash), arena_budget=int(d.ram))
+        steps["channels"] = {"name": "channels", "params": params}
+        steps.setdefault("quantize", {"name": "quantize", "params": {"modes": ["int8"]}})
+        self.sequence.setRecipeSteps(list(steps.values()))
+        self.status.setText(f"Channel pruning will cut until the int8 model fits {d.flash:,} B of flash and a "
+                            f"{d.ram:,} B arena ({d.name}): press Run.")
 
     def _show_calibration(self) -> None:
         """The panel's calibration mirrors the quantize step's; it matters only without data."""

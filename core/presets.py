@@ -59,6 +59,12 @@ PRESETS: dict[str, Preset] = {p.id: p for p in [
            "(decoded weights cost arena RAM; see the compress step's report).",
            [{"name": "cluster", "params": {"clusters": 8}}, {"name": "qat", "params": {}},
             _q("int8"), {"name": "strip", "params": {}}, {"name": "compress", "params": {}}]),
+    Preset("fit-small", "Fit a small MCU (8 KB flash, 4 KB arena), no compression",
+           "Channel pruning until the int8 model fits 8 KB of flash and a 4 KB TFLM arena (measured "
+           "each round), fine-tuned; then QAT, integer-only int8, the graph step and strip. Flash, "
+           "arena and instructions all fall, with no decoded weights in RAM.",
+           [{"name": "channels", "params": {"flash_budget": 8192, "arena_budget": 4096, "epochs": 5}},
+            {"name": "qat", "params": {}}, _q("int8"), {"name": "graph", "params": {}}, {"name": "strip", "params": {}}]),
 ]}
 
 # What the app preloads: the whole story from float to the smallest TFLM model, about a minute.
