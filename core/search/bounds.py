@@ -8,7 +8,7 @@ fine-tuning is most of a trial's time. Both bounds are strict lower bounds, neve
   metadata only add to it.
 - RAM: the arena holds every activation tensor at some point; none is smaller than its elements
   times the mode's activation width (1 byte int8, 2 bytes 16x8, 4 bytes float activations).
-A separable step changes the kernels' shapes, so no bound is given for trials that have one.
+A separable or channels step changes the kernels' shapes, so no bound is given for trials that have one.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def lower_bounds(model, steps: list[dict]) -> tuple[int, int] | None:
     """(flash bytes, arena bytes) that the variant of `steps` (applied to Keras `model`) cannot go
     below; None when the steps change the model's shapes."""
     names = [s["name"] for s in steps]
-    if "separable" in names:
+    if "separable" in names or "channels" in names:
         return None
     modes = next((s["params"].get("modes", []) for s in steps if s["name"] == "quantize"), ["float32"])
     if len(modes) != 1 or modes[0] not in WEIGHT_BITS:

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 from core.steps import REGISTRY
 
-# The components a trial may switch on, in the sequence's own order (channel pruning joins the
-# space with its budget mode: issue 23).
-ORDER = tuple(n for n in REGISTRY if n != "channels")
-# What the search varies of each component (names of its parameters).
-SEARCHED = {"separable": ("rank",), "prune": ("final_sparsity",), "cluster": ("clusters",), "qat": (),
+# The components a trial may switch on, in the sequence's own order.
+ORDER = tuple(REGISTRY)
+# What the search varies of each component (names of its parameters): width (channels kept) as
+# well as bits and values.
+SEARCHED = {"channels": ("keep",), "separable": ("rank",), "prune": ("final_sparsity",), "cluster": ("clusters",), "qat": (),
             "quantize": ("modes",), "graph": (), "strip": (), "compress": ("index_bits",)}
 # Narrower than the descriptions allow where the rest is never worth a trial; always inside them.
-LIMITS = {("separable", "rank"): (1, 4), ("prune", "final_sparsity"): (0.3, 0.9),
+LIMITS = {("channels", "keep"): (0.15, 1.0), ("separable", "rank"): (1, 4), ("prune", "final_sparsity"): (0.3, 0.9),
           ("cluster", "clusters"): (4, 64), ("compress", "index_bits"): (0, 6)}  # 0: the fewest that fit
 # One PTQ mode per trial (a trial is one variant), of core.choices.PTQ_MODES: integer first; 16x8
 # and float32 are never worth a trial.
 MODES = ("int8", "full-int", "float16", "dynamic")
-TRAINING = ("separable", "prune", "cluster", "qat")
+TRAINING = ("channels", "separable", "prune", "cluster", "qat")
 
 
 def draw(trial, kind: str, epochs: int) -> list[dict]:
