@@ -238,6 +238,7 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         labels = list(getattr(ds, "labels", None) or [])
         reference = {}
         target = target_firmware(recipe, ctx) if tflm and recipe.target != "none" else None
+        ctx.firmware = target  # steps that measure candidates (channels to a budget) use the same core
 
         def emit(art: Artifact) -> Artifact:
             ctx.progress(Progress("evaluate", f"evaluating {art.name}", None))

@@ -51,6 +51,7 @@ class Context:
     input_range: tuple | None = None  # what the model's inputs are scaled to (None: the model's own)
     input_norm: dict | None = None  # {"mean", "std"} the inputs are normalized with instead
     task: str = "classification"  # core.measure.tasks: what fine-tuning optimizes
+    firmware: Any = None  # core.target.build.Firmware the run measures on (an emulated core), or None
 
 
 class Step:

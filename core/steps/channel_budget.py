@@ -1,9 +1,10 @@
 """Channel pruning to a device budget, step by step (after NetAdapt, Yang et al., ECCV 2018).
 
 Each round tries, for every channel group, removing its least important channels; each candidate is
-converted to int8 and measured (flash: the .tflite's bytes; arena: the real TFLM's, in a child
-process, once per set of bytes) and scored on held-out samples. The candidate that loses the least
-quality per share of the budget it saves is kept, until flash and arena both fit. Costs are
+converted to int8 and measured (flash: the .tflite's bytes; arena and instructions: on the device's
+emulated core when the run has one, exact; else the host TFLM's arena, in a child process, once per
+set of bytes) and scored on held-out samples. The candidate that loses the least
+quality per share of the budget it saves is kept, until every budget fits. Costs are
 measured, never estimated. Fine-tuning comes after, once.
 """
 
@@ -27,16 +28,22 @@ class Measured:
     flash: int
     arena: int | None
     quality: float  # accuracy on held-out samples, or -relative output error without labels
+    instructions: int | None = None  # one inference on the emulated core (None: no core)
 
-    def fits(self, flash_budget: int, arena_budget: int) -> bool:
-        return (not flash_budget or self.flash <= flash_budget) and \
-            (not arena_budget or (self.arena is not None and self.arena <= arena_budget))
+    def fits(self, p) -> bool:
+        return (not p.flash_budget or self.flash <= p.flash_budget) and \
+            (not p.arena_budget or (self.arena is not None and self.arena <= p.arena_budget)) and \
+            (not p.instructions_budget or (self.instructions is not None and self.instructions <= p.instructions_budget))
 
 
 def fit(model, analysis, order: dict, p, ctx: Context, rebuild) -> tuple[dict, list]:
     """(kept channels per group, the path: one dict per round) for budgets `p.flash_budget` and
     `p.arena_budget` (bytes; 0: none). `order[g]` lists group g's channels, least important first."""
     ds = ctx.dataset
+    if p.instructions_budget and ctx.firmware is None:
+        raise SequenceError("Channel pruning to an instructions budget measures each candidate on the device's "
+                            "emulated core: choose a device that has one (e.g. nRF52840) with Measure on the "
+                            "emulated core, or --target.")
     if ds is None or not len(ds.x_train):
         raise SequenceError("Channel pruning to a budget measures candidates on your data: choose a "
                             "dataset (int8 conversion calibrates on it).")
@@ -57,19 +64,28 @@ def fit(model, analysis, order: dict, p, ctx: Context, rebuild) -> tuple[dict, l
 
         small = rebuild(model, analysis, kept)
         data = convert(small, "int8", ds, CALIBRATION, seed=ctx.seed)
+        if ctx.firmware is not None:
+            from core.errors import TinyOptError
+            from core.target.measure import run, sample_inputs
+
+            try:
+                t = run(data, sample_inputs(data, 1, seed=ctx.seed), ctx.firmware)
+                return Measured(len(data), t.arena_used, quality(small), t.instructions)
+            except TinyOptError:  # does not run there: no arena, no instructions
+                return Measured(len(data), None, quality(small))
         tflm = check_tflm(data, verify=False)
         return Measured(len(data), tflm.arena_total if tflm.runs else None, quality(small))
 
     kept = {g.name: np.sort(np.asarray(order[g.name])) for g in analysis.groups}
     current = measure(kept)
-    path = [{"round": 0, "group": "", "channels": _sizes(kept), "flash": current.flash, "arena": current.arena,
-             "quality": round(current.quality, 4)}]
-    ctx.log(f"channels: start: flash {current.flash:,} B, arena {_b(current.arena)}, quality {current.quality:.4f}")
+    where = f"on {ctx.firmware.target}" if ctx.firmware is not None else "on the host TFLM"
+    path = [_row(0, "", kept, current)]
+    ctx.log(f"channels: measuring {where}; start: {_said(current)}")
     for rnd in range(1, MAX_ROUNDS + 1):
-        if current.fits(p.flash_budget, p.arena_budget):
+        if current.fits(p):
             break
         ctx.cancel.check()
-        ctx.progress(Progress("channels", f"round {rnd}: flash {current.flash:,} B, arena {_b(current.arena)}", None))
+        ctx.progress(Progress("channels", f"round {rnd}: {_said(current)}", None))
         best = None
         for g in analysis.groups:
             n = len(kept[g.name])
@@ -88,14 +104,13 @@ def fit(model, analysis, order: dict, p, ctx: Context, rebuild) -> tuple[dict, l
                 best = (score, g.name, trial, m)
         if best is None:
             raise SequenceError(f"Channel pruning cannot reach the budget (flash {_b(p.flash_budget or None)}, "
-                                f"arena {_b(p.arena_budget or None)}): at its smallest this model is "
-                                f"{current.flash:,} B with a {_b(current.arena)} arena. Give a larger budget, "
-                                "or combine with another step (e.g. LUT compression for flash).")
+                                f"arena {_b(p.arena_budget or None)}, instructions "
+                                f"{p.instructions_budget or 'none'}): at its smallest this model is "
+                                f"{_said(current)}. Give a larger budget, or combine with another step "
+                                "(e.g. LUT compression for flash).")
         _, name, kept, current = best
-        path.append({"round": rnd, "group": name, "channels": _sizes(kept), "flash": current.flash,
-                     "arena": current.arena, "quality": round(current.quality, 4)})
-        ctx.log(f"channels: round {rnd}: {name} -> {len(kept[name])} channels: flash {current.flash:,} B, "
-                f"arena {_b(current.arena)}, quality {current.quality:.4f}")
+        path.append(_row(rnd, name, kept, current))
+        ctx.log(f"channels: round {rnd}: {name} -> {len(kept[name])} channels: {_said(current)}")
     else:
         raise SequenceError(f"Channel pruning stopped after {MAX_ROUNDS} rounds short of the budget.")
     return kept, path
@@ -109,7 +124,19 @@ def _share(before: Measured, after: Measured, p) -> float:
         share += (before.flash - after.flash) / (before.flash - p.flash_budget)
     if p.arena_budget and before.arena is not None and after.arena is not None and before.arena > p.arena_budget:
         share += (before.arena - after.arena) / (before.arena - p.arena_budget)
+    if p.instructions_budget and before.instructions and after.instructions and before.instructions > p.instructions_budget:
+        share += (before.instructions - after.instructions) / (before.instructions - p.instructions_budget)
     return share
+
+
+def _row(rnd: int, group: str, kept: dict, m: Measured) -> dict:
+    return {"round": rnd, "group": group, "channels": _sizes(kept), "flash": m.flash, "arena": m.arena,
+            "instructions": m.instructions, "quality": round(m.quality, 4)}
+
+
+def _said(m: Measured) -> str:
+    return (f"flash {m.flash:,} B, arena {_b(m.arena)}"
+            + (f", {m.instructions:,} instructions" if m.instructions is not None else "") + f", quality {m.quality:.4f}")
 
 
 def _sizes(kept: dict) -> dict:

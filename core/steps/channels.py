@@ -37,8 +37,12 @@ class ChannelParams:
     # A budget replaces `keep`: channels go step by step until the int8 .tflite fits (measured).
     flash_budget: int = param(0, "cut until the int8 .tflite fits this many bytes of flash", min=512,
                               max=1 << 30, unit="B", special={0: "no budget"})
-    arena_budget: int = param(0, "cut until TFLM's arena for the int8 .tflite fits this many bytes", min=512,
-                              max=1 << 30, unit="B", special={0: "no budget"})
+    arena_budget: int = param(0, "cut until TFLM's arena for the int8 .tflite fits this many bytes (on the "
+                              "emulated core when the device has one)", min=512, max=1 << 30, unit="B",
+                              special={0: "no budget"})
+    instructions_budget: int = param(0, "cut until one inference takes at most this many instructions on the "
+                                     "device's emulated core", min=1000, max=2_000_000_000, unit="instructions",
+                                     special={0: "no budget"})
     epochs: int = param(3, "fine-tuning epochs after the cut (0: none)", min=0, max=MAX_EPOCHS, unit="epochs")
     batch_size: int = param(32, "fine-tuning batch size", min=1, max=MAX_BATCH)
     learning_rate: float = param(1e-3, "fine-tuning learning rate", min=1e-7, max=1.0)
@@ -156,7 +160,7 @@ class ChannelStep(Step):
                                 "output, a Concatenate or a Reshape); see the log.")
         ctx.progress(Progress(self.name, f"cutting {len(analysis.groups)} channel group(s)", None))
         path = []
-        if p.flash_budget or p.arena_budget:
+        if p.flash_budget or p.arena_budget or p.instructions_budget:
             from core.steps.channel_budget import fit
 
             order = {g.name: np.argsort(importance(model, g, p.importance), kind="stable") for g in analysis.groups}
@@ -175,5 +179,6 @@ class ChannelStep(Step):
         ctx.progress(Progress(self.name, "done", 1.0))
         info = {"groups": cut, "params_before": before, "params_after": after, "path": path,
                 "left_whole": [list(x) for x in analysis.left_whole]}
-        how = f"flash<={p.flash_budget},arena<={p.arena_budget}" if path else str(p.keep)
+        how = (f"flash<={p.flash_budget},arena<={p.arena_budget},instructions<={p.instructions_budget}"
+               if path else str(p.keep))
         return [artifact.derive(kind=KERAS, name="channels", step=f"channels:{how}", model=small, info=info)]

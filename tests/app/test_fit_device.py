@@ -21,5 +21,5 @@ def test_fit_the_device_sets_the_budget_and_runs(window, qtbot, reference_h5):
     window._on_run_clicked()
     wait_idle(qtbot, window, 300_000)
     assert window.panel.status.text().startswith("Done"), window.panel.status.text()
-    assert "channels: start: flash 23,616 B" in window.log.toPlainText()  # the reference already fits: no cut
+    assert "start: flash 23,616 B" in window.log.toPlainText()  # the reference already fits: no cut
     assert [p.name for p in window.variants.payloads][-1] == "channels+int8+stripped"

@@ -158,3 +158,26 @@ def test_a_budget_run_lands_under_its_budget_on_tflm(reference_h5):
     assert any("round 1: conv2d" in line for line in lines)
     with pytest.raises(Exception, match="cannot reach the budget"):
         ChannelStep(flash_budget=1_000, epochs=0).run(art, Context(dataset=ds, task="classification"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)  # the first target test on a machine builds TFLM for the core
+def test_an_instructions_budget_is_met_on_the_emulated_core(reference_h5):
+    import os
+
+    from core.recipe import Recipe
+    from core.session import Session
+    from core.target import toolchain
+
+    if not toolchain.available() and not os.environ.get("TINYOPT_REQUIRE_TARGET"):
+        pytest.skip("the Arm toolchain and QEMU are not installed (make setup-target)")
+    recipe = Recipe(model=str(reference_h5), latency_runs=0, target="cortex-m4f", clock_mhz=64, steps=[
+        {"name": "channels", "params": {"instructions_budget": 700_000, "arena_budget": 6_000, "epochs": 1}},
+        {"name": "quantize", "params": {"modes": ["int8"]}}])
+    lines = []
+    from core.steps.base import Context
+
+    result = Session(recipe).run(Context(log=lines.append))
+    t = result.variants[-1].metrics.target
+    assert t.instructions <= 700_000 and t.arena_used <= 6_000  # measured again by the run, on the same core
+    assert any("measuring on cortex-m4f" in line for line in lines)
