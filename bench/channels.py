@@ -28,8 +28,8 @@ def sequences():
     return {
         "int8": [Q],
         "smallest-tflm": PRESETS["smallest-tflm"].steps,
-        "channels 0.25 → int8 → strip": [{"name": "channels", "params": {"keep": 0.25, "epochs": 5}}, Q, STRIP],
-        "channels 0.17 → int8 → strip": [{"name": "channels", "params": {"keep": 0.17, "epochs": 5}}, Q, STRIP],
+        "channels 0.25 → int8 → strip": [{"name": "channels", "params": {"keep": 0.25, "epochs": 15}}, Q, STRIP],
+        "channels 0.17 → int8 → strip": [{"name": "channels", "params": {"keep": 0.17, "epochs": 15}}, Q, STRIP],
         "fit-small (budget 8 KB / 4 KB)": PRESETS["fit-small"].steps,
     }
 
@@ -68,7 +68,7 @@ def main() -> int:
     text = ("# Channel pruning on the reference CNN\n\n"
             f"{machine()}. mnist-5k (4,000 train / 1,000 test), the reference CNN trained per seed; every "
             "variant measured on the emulated Cortex-M4F (CMSIS-NN kernels, QEMU, exact instructions) and on "
-            "the host TFLM (an arena marked 'host' did not run on the target). Channel pruning fine-tunes 5 "
+            "the host TFLM (an arena marked 'host' did not run on the target). Channel pruning fine-tunes 15 "
             "epochs; 'wall s' is the whole run of the sequence (training the reference excluded, it is "
             "cached).\n\n## Per seed\n\n"
             + markdown(["seed", "sequence", "flash B", "arena B (M4F)", "instructions (M4F)", "accuracy",

@@ -63,7 +63,7 @@ PRESETS: dict[str, Preset] = {p.id: p for p in [
            "Channel pruning until the int8 model fits 8 KB of flash and a 4 KB TFLM arena (measured "
            "each round), fine-tuned; then QAT, integer-only int8, the graph step and strip. Flash, "
            "arena and instructions all fall, with no decoded weights in RAM.",
-           [{"name": "channels", "params": {"flash_budget": 8192, "arena_budget": 4096, "epochs": 5}},
+           [{"name": "channels", "params": {"flash_budget": 8192, "arena_budget": 4096, "epochs": 15}},
             {"name": "qat", "params": {}}, _q("int8"), {"name": "graph", "params": {}}, {"name": "strip", "params": {}}]),
 ]}
 

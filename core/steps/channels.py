@@ -44,6 +44,8 @@ class ChannelParams:
                                      "device's emulated core", min=1000, max=2_000_000_000, unit="instructions",
                                      special={0: "no budget"})
     epochs: int = param(3, "fine-tuning epochs after the cut (0: none)", min=0, max=MAX_EPOCHS, unit="epochs")
+    distill: bool = param(False, "fine-tune towards the original's outputs (distillation; needs no labels) "
+                          "instead of the labels")
     batch_size: int = param(32, "fine-tuning batch size", min=1, max=MAX_BATCH)
     learning_rate: float = param(1e-3, "fine-tuning learning rate", min=1e-7, max=1.0)
 
@@ -129,6 +131,24 @@ def _kernel(layer) -> np.ndarray:
     return w[1] if type(layer).__name__ == "SeparableConv2D" else w[0]
 
 
+def distill(student, teacher, ctx: Context, p: ChannelParams) -> None:
+    """Fine-tune `student` towards `teacher`'s outputs on the training inputs: their logits by mean
+    squared error (or their probabilities, when the model ends in a softmax, by KL divergence)."""
+    from core.steps.training import outputs_logits
+
+    if ctx.dataset is None or not len(ctx.dataset.x_train):
+        raise SequenceError("Channel pruning: distillation fine-tunes on your inputs: choose a dataset "
+                            "(labels are not needed).")
+    k = keras()
+    x = ctx.dataset.x_train
+    soft = teacher.predict(x, verbose=0, batch_size=256)
+    loss = "mse" if outputs_logits(teacher) else k.losses.KLDivergence()
+    student.compile(optimizer=k.optimizers.Adam(p.learning_rate), loss=loss)
+    fine_tune(student, ctx, "channels", epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate,
+              compile=False, data=(x, soft))
+    ctx.log(f"channels: distilled from the original for {p.epochs} epoch(s)")
+
+
 def parameter_count(model) -> int:
     return int(sum(np.prod(w.shape) for w in model.get_weights()))
 
@@ -174,7 +194,9 @@ class ChannelStep(Step):
         for name, c in cut.items():
             ctx.log(f"channels: group {name} ({', '.join(c['layers'])}): {c['channels']} -> {c['kept']} channels")
         ctx.log(f"channels: {before:,} -> {after:,} parameters")
-        if p.epochs:
+        if p.epochs and p.distill:
+            distill(small, model, ctx, p)
+        elif p.epochs:
             fine_tune(small, ctx, self.name, epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate)
         ctx.progress(Progress(self.name, "done", 1.0))
         info = {"groups": cut, "params_before": before, "params_after": after, "path": path,
