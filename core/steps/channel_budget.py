@@ -4,8 +4,9 @@ Each round tries, for every channel group, removing its least important channels
 converted to int8 and measured (flash: the .tflite's bytes; arena and instructions: on the device's
 emulated core when the run has one, exact; else the host TFLM's arena, in a child process, once per
 set of bytes) and scored on held-out samples. The candidate that loses the least
-quality per share of the budget it saves is kept, until every budget fits. Costs are
-measured, never estimated. Fine-tuning comes after, once.
+quality per share of the budget it saves is kept and fine-tuned briefly, and the next round ranks
+its channels again, until every budget fits. Costs are measured, never estimated. The full
+fine-tuning comes after.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ class Measured:
             (not p.instructions_budget or (self.instructions is not None and self.instructions <= p.instructions_budget))
 
 
-def fit(model, analysis, order: dict, p, ctx: Context, rebuild) -> tuple[dict, list]:
-    """(kept channels per group, the path: one dict per round) for budgets `p.flash_budget` and
-    `p.arena_budget` (bytes; 0: none). `order[g]` lists group g's channels, least important first."""
+def fit(model, p, ctx: Context, *, analyse, importance, rebuild, tune) -> tuple[object, list]:
+    """(the cut model, the path: one dict per round) for the budgets in `p` (0: none). Each round's
+    winner is fine-tuned for `p.round_epochs` (`tune(model, epochs)`) before the next round ranks
+    channels again, as NetAdapt does: scores of an untuned cut mislead at small widths."""
     ds = ctx.dataset
     if p.instructions_budget and ctx.firmware is None:
         raise SequenceError("Channel pruning to an instructions budget measures each candidate on the device's "
@@ -58,11 +60,10 @@ def fit(model, analysis, order: dict, p, ctx: Context, rebuild) -> tuple[dict, l
             return float(np.mean(np.argmax(out, axis=-1) == y))
         return -float(np.linalg.norm(out - reference) / (np.linalg.norm(reference) or 1.0))
 
-    def measure(kept) -> Measured:
+    def measure(small) -> Measured:
         from core.measure.tflm_check import check_tflm
         from core.steps.quantize import convert
 
-        small = rebuild(model, analysis, kept)
         data = convert(small, "int8", ds, CALIBRATION, seed=ctx.seed)
         if ctx.firmware is not None:
             from core.errors import TinyOptError
@@ -76,10 +77,10 @@ def fit(model, analysis, order: dict, p, ctx: Context, rebuild) -> tuple[dict, l
         tflm = check_tflm(data, verify=False)
         return Measured(len(data), tflm.arena_total if tflm.runs else None, quality(small))
 
-    kept = {g.name: np.sort(np.asarray(order[g.name])) for g in analysis.groups}
-    current = measure(kept)
+    current_model, analysis = model, analyse(model)
+    current = measure(model)
     where = f"on {ctx.firmware.target}" if ctx.firmware is not None else "on the host TFLM"
-    path = [_row(0, "", kept, current)]
+    path = [_row(0, "", analysis, current)]
     ctx.log(f"channels: measuring {where}; start: {_said(current)}")
     for rnd in range(1, MAX_ROUNDS + 1):
         if current.fits(p):
@@ -88,32 +89,35 @@ def fit(model, analysis, order: dict, p, ctx: Context, rebuild) -> tuple[dict, l
         ctx.progress(Progress("channels", f"round {rnd}: {_said(current)}", None))
         best = None
         for g in analysis.groups:
-            n = len(kept[g.name])
-            if n <= p.min_channels:
+            if g.channels <= p.min_channels:
                 continue
-            cut = max(1, int(round(n * STEP)))
-            remaining = [c for c in order[g.name] if c in set(kept[g.name].tolist())]
-            trial = dict(kept)
-            trial[g.name] = np.sort(np.asarray(remaining[min(cut, n - p.min_channels):]))
-            m = measure(trial)
+            cut = min(max(1, int(round(g.channels * STEP))), g.channels - p.min_channels)
+            kept = {h.name: np.arange(h.channels) for h in analysis.groups}
+            kept[g.name] = np.sort(np.argsort(importance(current_model, g, p.importance), kind="stable")[cut:])
+            candidate = rebuild(current_model, analysis, kept)
+            m = measure(candidate)
             saved = _share(current, m, p)
             if saved <= 0:
                 continue
             score = max(0.0, current.quality - m.quality) / saved
             if best is None or score < best[0]:
-                best = (score, g.name, trial, m)
+                best = (score, g.name, candidate, m)
         if best is None:
             raise SequenceError(f"Channel pruning cannot reach the budget (flash {_b(p.flash_budget or None)}, "
                                 f"arena {_b(p.arena_budget or None)}, instructions "
                                 f"{p.instructions_budget or 'none'}): at its smallest this model is "
                                 f"{_said(current)}. Give a larger budget, or combine with another step "
                                 "(e.g. LUT compression for flash).")
-        _, name, kept, current = best
-        path.append(_row(rnd, name, kept, current))
-        ctx.log(f"channels: round {rnd}: {name} -> {len(kept[name])} channels: {_said(current)}")
+        _, name, current_model, current = best
+        if p.round_epochs:
+            tune(current_model, p.round_epochs)
+            current.quality = quality(current_model)
+        analysis = analyse(current_model)
+        path.append(_row(rnd, name, analysis, current))
+        ctx.log(f"channels: round {rnd}: {name} -> {_sizes(analysis)[name]} channels: {_said(current)}")
     else:
         raise SequenceError(f"Channel pruning stopped after {MAX_ROUNDS} rounds short of the budget.")
-    return kept, path
+    return current_model, path
 
 
 def _share(before: Measured, after: Measured, p) -> float:
@@ -129,8 +133,8 @@ def _share(before: Measured, after: Measured, p) -> float:
     return share
 
 
-def _row(rnd: int, group: str, kept: dict, m: Measured) -> dict:
-    return {"round": rnd, "group": group, "channels": _sizes(kept), "flash": m.flash, "arena": m.arena,
+def _row(rnd: int, group: str, analysis, m: Measured) -> dict:
+    return {"round": rnd, "group": group, "channels": _sizes(analysis), "flash": m.flash, "arena": m.arena,
             "instructions": m.instructions, "quality": round(m.quality, 4)}
 
 
@@ -139,8 +143,8 @@ def _said(m: Measured) -> str:
             + (f", {m.instructions:,} instructions" if m.instructions is not None else "") + f", quality {m.quality:.4f}")
 
 
-def _sizes(kept: dict) -> dict:
-    return {name: int(len(k)) for name, k in kept.items()}
+def _sizes(analysis) -> dict:
+    return {g.name: int(g.channels) for g in analysis.groups}
 
 
 def _b(value) -> str:

@@ -185,7 +185,7 @@ def analyse(model) -> Analysis:
     for name, cls, why in left:
         if (name, cls, why) not in seen:
             seen.append((name, cls, why))
-    return Analysis([g for g in groups.values() if g.channels > 1], seen)
+    return Analysis(list(groups.values()), seen)
 
 
 def _layer(model, name):

@@ -11,6 +11,7 @@ by BatchNorm's scale where the group has one.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,8 @@ class ChannelParams:
                                      "device's emulated core", min=1000, max=2_000_000_000, unit="instructions",
                                      special={0: "no budget"})
     epochs: int = param(3, "fine-tuning epochs after the cut (0: none)", min=0, max=MAX_EPOCHS, unit="epochs")
+    round_epochs: int = param(1, "budget mode: fine-tuning epochs of each round's winner before the next "
+                              "round ranks channels again (0: none)", min=0, max=MAX_EPOCHS, unit="epochs")
     distill: bool = param(False, "fine-tune towards the original's outputs (distillation; needs no labels) "
                           "instead of the labels")
     batch_size: int = param(32, "fine-tuning batch size", min=1, max=MAX_BATCH)
@@ -154,12 +157,21 @@ def parameter_count(model) -> int:
 
 
 class ChannelStep(Step):
+    """Channels removed by a ratio or to a measured budget; see the module's text."""
+
     name = "channels"
     title = "Channel pruning (whole filters and units removed)"
     takes = KERAS
     gives = KERAS
     primary = "keep"
     Params = ChannelParams
+
+    def _tune(self, small, original, ctx: Context, epochs: int) -> None:
+        p = self.params
+        if epochs and p.distill:
+            distill(small, original, ctx, dataclasses.replace(p, epochs=epochs))
+        elif epochs:
+            fine_tune(small, ctx, self.name, epochs=epochs, batch_size=p.batch_size, learning_rate=p.learning_rate)
 
     def run(self, artifact, ctx: Context) -> list:
         p = self.params
@@ -183,21 +195,18 @@ class ChannelStep(Step):
         if p.flash_budget or p.arena_budget or p.instructions_budget:
             from core.steps.channel_budget import fit
 
-            order = {g.name: np.argsort(importance(model, g, p.importance), kind="stable") for g in analysis.groups}
-            kept, path = fit(model, analysis, order, p, ctx, rebuild)
+            small, path = fit(model, p, ctx, analyse=analyse, importance=importance, rebuild=rebuild,
+                              tune=lambda m, epochs: self._tune(m, model, ctx, epochs))
         else:
-            kept = choose(model, analysis, p)
-        small = rebuild(model, analysis, kept)
+            small = rebuild(model, analysis, choose(model, analysis, p))
+        after_groups = {g.name: g.channels for g in analyse(small).groups}
         before, after = parameter_count(model), parameter_count(small)
         cut = {g.name: {"layers": g.producers + [n for n, _ in g.members], "channels": g.channels,
-                        "kept": int(len(kept[g.name]))} for g in analysis.groups}
+                        "kept": int(after_groups.get(g.name, g.channels))} for g in analysis.groups}
         for name, c in cut.items():
             ctx.log(f"channels: group {name} ({', '.join(c['layers'])}): {c['channels']} -> {c['kept']} channels")
         ctx.log(f"channels: {before:,} -> {after:,} parameters")
-        if p.epochs and p.distill:
-            distill(small, model, ctx, p)
-        elif p.epochs:
-            fine_tune(small, ctx, self.name, epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate)
+        self._tune(small, model, ctx, p.epochs)
         ctx.progress(Progress(self.name, "done", 1.0))
         info = {"groups": cut, "params_before": before, "params_after": after, "path": path,
                 "left_whole": [list(x) for x in analysis.left_whole]}
