@@ -19,6 +19,7 @@ class Buffer:
     size: int  # aligned bytes
     first: int
     last: int
+    also: tuple = ()  # tensors placed at the same offset (RESHAPE outputs written in place)
 
 
 def lifetimes(graph, order: list | None = None) -> list[Buffer]:
@@ -63,3 +64,34 @@ def live_bytes(buffers: list[Buffer], n_ops: int) -> list[int]:
         if s >= 1:
             out.append(total)
     return out
+
+
+# Operators TFLM runs in place when output and input share an address (kernels/reshape.cc skips
+# its memcpy then); TFLM's own planner never gives them one, an offline plan can.
+IN_PLACE = {"RESHAPE"}
+
+
+def merge_in_place(graph, buffers: list[Buffer], order: list | None = None) -> list[Buffer]:
+    """`buffers` with each in-place operator's output folded into its input's buffer, where the
+    input is read by nothing after it: one buffer, alive from the input's start to the output's end."""
+    order = list(range(len(graph.ops))) if order is None else order
+    by_tensor = {b.tensor: b for b in buffers}
+    owner = {b.tensor: b.tensor for b in buffers}  # tensor -> the tensor whose buffer holds it
+    scope = {i: k + 1 for k, i in enumerate(order)}
+    for i in order:
+        op = graph.ops[i]
+        if op.type not in IN_PLACE or not op.inputs or not op.outputs:
+            continue
+        src, dst = op.inputs[0], op.outputs[0]
+        if src not in owner or dst not in by_tensor or dst not in owner:
+            continue
+        host = by_tensor[owner[src]]
+        if host.last != scope[i] or src in graph.outputs:
+            continue  # the input is still read later (or must survive as a graph output)
+        out = by_tensor.pop(dst)
+        merged = Buffer(host.tensor, max(host.size, out.size), host.first, out.last,
+                        host.also + (dst,) + out.also)
+        by_tensor[host.tensor] = merged
+        for t in (dst,) + out.also:
+            owner[t] = host.tensor
+    return [by_tensor[b.tensor] for b in buffers if b.tensor in by_tensor]

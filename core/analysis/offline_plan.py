@@ -158,7 +158,7 @@ def write_plan(model, buffers, offsets) -> None:
     from tensorflow.lite.python import schema_py_generated as schema
 
     verify(buffers, offsets)
-    data = metadata_bytes(model, {b.tensor: o for b, o in zip(buffers, offsets)})
+    data = metadata_bytes(model, {t: o for b, o in zip(buffers, offsets) for t in (b.tensor, *b.also)})
     for m in model.metadata or []:
         if m.name == METADATA_NAME:
             model.buffers[m.buffer].data = bytearray(data)

@@ -1,0 +1,142 @@
+"""The graph step's speed pass: each costly operator in the form the device's kernels run fastest.
+
+For every site core.analysis.conv_forms finds, each equivalent form is written, memory-planned
+like the final model will be, proven bit-identical (TFLM and LiteRT on the host, and the emulated
+core against the host TFLM), and run on the emulated core. The form with the fewest instructions
+is kept, unless it needs a larger arena there than the form the model came with. Nothing is
+assumed: a form the kernels happen to run slower is measured slower and dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+SAMPLES = 4  # inputs run on the emulated core per candidate: compared with the host TFLM's
+
+
+@dataclass
+class FormRun:
+    form: str
+    instructions: int  # whole model, per inference
+    site_instructions: int  # the site's own operators
+    arena: int  # measured on the emulated core, after memory planning
+    flash: int
+    exact: bool
+    why: str = ""  # why it was not kept, when it was not
+
+
+@dataclass
+class SiteReport:
+    op: str  # e.g. "CONV_2D #1 (1 -> 12 channels, 3x3)"
+    before: str
+    after: str
+    macs: int
+    runs: list = field(default_factory=list)
+
+    def run_of(self, form: str) -> FormRun:
+        return next(r for r in self.runs if r.form == form)
+
+    def line(self) -> str:
+        a, b = self.run_of(self.before), self.run_of(self.after)
+        return (f"{self.op}: {self.before} -> {self.after}, {a.site_instructions:,} -> {b.site_instructions:,} "
+                f"instructions ({self.macs / max(a.site_instructions, 1):.2f} -> "
+                f"{self.macs / max(b.site_instructions, 1):.2f} MACs/instruction)")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, log=lambda line: None,
+             cancel=lambda: None) -> tuple[bytes, list, str]:
+    """(model, per-site reports, why nothing was done or ""). `plan(bytes) -> bytes` is the memory
+    pass the model gets afterwards; the returned model is unplanned (the caller plans it once).
+    `arena_growth` is the fraction of the starting form's target arena a faster form may add."""
+    from core.analysis import conv_forms
+    from core.analysis.tflite_reader import read_model
+    from core.analysis.tflite_writer import to_bytes
+
+    if firmware is None:
+        return data, [], ("no device with an emulated core is chosen, so no form can be measured "
+                          "(choose a target such as cortex-m4f)")
+    found = conv_forms.sites(read_model(data))
+    if not found:
+        return data, [], "no operator with a faster equivalent form (a convolution over one input channel)"
+    if read_model(data).metadata and any(m.name == b"OfflineMemoryAllocation" for m in read_model(data).metadata):
+        return data, [], "the model already carries an offline memory plan"
+    reports, current = [], data
+    for original in sorted(found, key=lambda s: -s.op):
+        cancel()
+        site = next(s for s in conv_forms.sites(read_model(current)) if s.op == original.op)
+        runs, models = [], {}
+        for form in site.forms:
+            cand = current if form == site.form else to_bytes(conv_forms.rewrite(read_model(current), site, form))
+            models[form] = cand
+            runs.append(_measure(data, cand, plan(cand), site, form, firmware))
+            cancel()
+        start = next(r for r in runs if r.form == site.form)
+        allowed = int(start.arena * (1 + arena_growth))
+        fit = [r for r in runs if r.exact and r.arena <= allowed]
+        best = min(fit, key=lambda r: (r.instructions, r.form != site.form)) if fit else start
+        for r in runs:
+            if r is not best and not r.why:
+                r.why = ("not bit-identical" if not r.exact else
+                         f"arena {r.arena:,} B > {allowed:,} B allowed" if r.arena > allowed
+                         else f"{r.instructions:,} instructions, not fewer")
+        current = models[best.form]
+        report = SiteReport(_describe(read_model(data), original), site.form, best.form, _site_macs(data, original),
+                            runs)
+        reports.append(report)
+        log(f"graph: {report.line()}")
+    return current, reports, ""
+
+
+def _measure(original: bytes, cand: bytes, planned: bytes, site, form: str, firmware) -> FormRun:
+    from core.analysis.tflite_reader import read_model
+    from core.errors import TinyOptError
+    from core.measure.tflm_check import tflm_outputs
+    from core.steps.graph import same_outputs
+    from core.target.measure import run, sample_inputs
+
+    problem = same_outputs(original, planned) if cand is not original else None
+    x = sample_inputs(planned, SAMPLES)
+    try:
+        result = run(planned, x, firmware)
+    except TinyOptError as exc:
+        return FormRun(form, 0, 0, 0, len(planned), False, f"does not run on the target: {exc}")
+    host = tflm_outputs(planned, x)
+    exact = problem is None and np.array_equal(result.outputs[0].reshape(host.shape), host)
+    ops = _site_ops(read_model(cand), read_model(planned), site, form)
+    site_instr = sum(c.instructions for c in result.ops if c.index in ops)
+    why = "" if exact else (problem or "the emulated core's outputs differ from the host TFLM's")
+    return FormRun(form, result.instructions, site_instr, result.arena_used, len(planned), exact, why)
+
+
+def _site_ops(cand_model, planned_model, site, form: str) -> set:
+    """Execution indices (in the planned model) of the operators that replace the site."""
+    ops = cand_model.subgraphs[0].operators
+    if form in ("conv", "depthwise"):  # replaced in place; the pool, if any, is where it was
+        chosen = [ops[site.op]] + ([ops[site.pool]] if site.pool is not None else [])
+    else:  # SPACE_TO_DEPTH, CONV_2D, then DEPTH_TO_SPACE or RESHAPE + MAX_POOL_2D, in a row
+        chosen = ops[site.op:site.op + (3 if site.pool is None else 4)]
+    outs = {t for op in chosen for t in op.outputs}
+    return {i for i, op in enumerate(planned_model.subgraphs[0].operators) if set(op.outputs) & outs}
+
+
+def _describe(model, site) -> str:
+    from core.analysis.schema import op_name
+
+    op = model.subgraphs[0].operators[site.op]
+    kh, kw = site.kernel
+    pool = " + 2x2 max pool" if site.pool is not None else ""
+    return f"{op_name(model, op)} #{site.op} (1 -> {site.channels} channels, {kh}x{kw}{pool})"
+
+
+def _site_macs(data: bytes, site) -> int:
+    from core.analysis.graph import build_graph
+    from core.analysis.macs import op_macs
+
+    graph = build_graph(data)
+    ops = [site.op] + ([site.pool] if site.pool is not None else [])
+    return int(sum(op_macs(graph.ops[i], graph) or 0 for i in ops))
