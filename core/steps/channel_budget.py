@@ -37,7 +37,7 @@ class Measured:
             (not p.instructions_budget or (self.instructions is not None and self.instructions <= p.instructions_budget))
 
 
-def fit(model, p, ctx: Context, *, analyse, importance, rebuild, tune) -> tuple[object, list]:
+def fit(model, p, ctx: Context, *, analyse, scorer, rebuild, tune) -> tuple[object, list]:
     """(the cut model, the path: one dict per round) for the budgets in `p` (0: none). Each round's
     winner is fine-tuned for `p.round_epochs` (`tune(model, epochs)`) before the next round ranks
     channels again, as NetAdapt does: scores of an untuned cut mislead at small widths."""
@@ -87,13 +87,13 @@ def fit(model, p, ctx: Context, *, analyse, importance, rebuild, tune) -> tuple[
             break
         ctx.cancel.check()
         ctx.progress(Progress("channels", f"round {rnd}: {_said(current)}", None))
-        best = None
+        best, score = None, scorer(current_model)
         for g in analysis.groups:
             if g.channels <= p.min_channels:
                 continue
             cut = min(max(1, int(round(g.channels * STEP))), g.channels - p.min_channels)
             kept = {h.name: np.arange(h.channels) for h in analysis.groups}
-            kept[g.name] = np.sort(np.argsort(importance(current_model, g, p.importance), kind="stable")[cut:])
+            kept[g.name] = np.sort(np.argsort(score(g), kind="stable")[cut:])
             candidate = rebuild(current_model, analysis, kept)
             m = measure(candidate)
             saved = _share(current, m, p)

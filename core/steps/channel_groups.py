@@ -3,10 +3,13 @@
 Every layer output has a channel space (its last axis). A Conv2D, Conv1D, SeparableConv2D or Dense
 makes a new one; BatchNormalization, a depthwise convolution (depth multiplier 1), activations,
 pooling, padding and dropout pass theirs on; Add, Subtract, Multiply, Average, Maximum and
-Minimum join their inputs' spaces into one (a residual block's channels are one group). Flatten
-turns a space into strided rows of the Dense after it. A space that reaches a layer this does not
-follow (Concatenate, Reshape, Softmax, Lambda, ...), the model's input or its output is fixed: its
-channels all stay. A group is a space that some layer makes and nothing fixes.
+Minimum join their inputs' spaces into one (a residual block's channels are one group). A
+Concatenate on the channel axis lays its inputs' spaces side by side: each stays its own group, and
+a layer reading the concatenation loses the rows of every segment's removed channels. Flatten
+turns a space (or a concatenation) into strided rows of the Dense after it. A space that reaches a
+layer this does not follow (Reshape, Softmax, Lambda, a BatchNorm after a Concatenate, ...), the
+model's input or its output is fixed: its channels all stay. A group is a space that some layer
+makes and nothing fixes.
 """
 
 from __future__ import annotations
@@ -29,13 +32,28 @@ class Group:
     channels: int
     producers: list = field(default_factory=list)  # layer names whose output channels these are
     members: list = field(default_factory=list)  # (layer, role): "bn" or "depthwise": per-channel weights
-    consumers: list = field(default_factory=list)  # (layer, role, spatial): "in" or "flat" (rows s*C + c)
+    # (layer, role, spatial, offset, total): the layer reads channel c of this group as input row
+    # offset + c ("in") or rows s * total + offset + c for each position s ("flat", after Flatten)
+    consumers: list = field(default_factory=list)
 
 
 @dataclass
 class Analysis:
     groups: list
     left_whole: list  # (layer name, class, why): where groups stop being followed
+    # layer -> (role, spatial, [(group name or None when whole, offset, channels)]): what each layer
+    # that reads a group reads, segment by segment (one segment unless it reads a Concatenate)
+    layouts: dict = field(default_factory=dict)
+
+    def rows(self, layer: str, kept: dict):
+        """The input rows (or channels) of `layer` that survive when each group keeps `kept[name]`."""
+        import numpy as np
+
+        role, spatial, segments = self.layouts[layer]
+        total = sum(width for _, _, width in segments)
+        cols = np.concatenate([offset + (kept[g] if g is not None else np.arange(width))
+                               for g, offset, width in segments])
+        return cols if role == "in" else np.array([s * total + c for s in range(spatial) for c in cols])
 
 
 class _Spaces:
@@ -90,18 +108,32 @@ def layer_graph(model) -> list[tuple[str, str, dict, list[str]]]:
 
 def analyse(model) -> Analysis:
     sp = _Spaces()
-    space = {}  # layer name -> its output's space, or ("flat", space, spatial size)
-    left, consumers, members = [], [], []
+    # layer name -> its output's space: an int, ("cat", [(space, channels), ...]) for a
+    # concatenation, or ("flat", space or cat, spatial size) after Flatten
+    space = {}
+    left, reads, members = [], [], []  # reads: (layer, role, spatial, [(space, channels or None)])
     outputs = {layer.name for layer in model._output_layers} if hasattr(model, "_output_layers") else set()
     if not outputs:
         outputs = {model.layers[-1].name}
+
+    def fix_any(s):
+        if isinstance(s, tuple) and s[0] == "flat":
+            fix_any(s[1])
+        elif isinstance(s, tuple):
+            for seg, _ in s[1]:
+                sp.fix(seg)
+        else:
+            sp.fix(s)
 
     def fix_input(src, name, cls, why):
         s = space.get(src)
         if s is None:
             return
-        sp.fix(s[1] if isinstance(s, tuple) else s)
+        fix_any(s)
         left.append((name, cls, why))
+
+    def segments(s):
+        return s[1] if isinstance(s, tuple) else [(s, None)]
 
     for name, cls, cfg, inputs in layer_graph(model):
         layer = _layer(model, name)
@@ -115,14 +147,25 @@ def analyse(model) -> Analysis:
         src = [space[i] for i in inputs]
         first = src[0]
         if cls in PRODUCERS and len(src) == 1:
-            if isinstance(first, tuple):  # Flatten -> Dense: strided rows
+            if isinstance(first, tuple) and first[0] == "flat":  # Flatten -> Dense: strided rows
                 if cls == "Dense":
-                    consumers.append((first[1], name, "flat", first[2]))
+                    reads.append((name, "flat", first[2], segments(first[1])))
                 else:
                     fix_input(inputs[0], name, cls, "reads a flattened tensor")
             else:
-                consumers.append((first, name, "in", 0))
+                reads.append((name, "in", 0, segments(first)))
             space[name] = sp.new(maker=name)
+        elif cls == "Concatenate" and _channel_axis(cfg, layer) and len(src) > 1 \
+                and not any(isinstance(s, tuple) and s[0] == "flat" for s in src):
+            segs = []
+            for i, s in zip(inputs, src):
+                segs += s[1] if isinstance(s, tuple) else [(s, _width(model, i))]
+            if any(w is None for _, w in segs):
+                for i in inputs:
+                    fix_input(i, name, cls, "an input of unknown width")
+                space[name] = sp.new(fixed=True)
+            else:
+                space[name] = ("cat", segs)
         elif cls == "DepthwiseConv2D" and len(src) == 1 and not isinstance(first, tuple):
             if int(cfg.get("depth_multiplier", 1)) == 1:
                 members.append((first, name, "depthwise"))
@@ -142,7 +185,7 @@ def analyse(model) -> Analysis:
                 space[name] = sp.new(fixed=True)
         elif cls in PASS and len(src) == 1 and not (cls == "Activation" and cfg.get("activation") == "softmax"):
             space[name] = first
-        elif cls == "Flatten" and len(src) == 1 and not isinstance(first, tuple):
+        elif cls == "Flatten" and len(src) == 1 and not (isinstance(first, tuple) and first[0] == "flat"):
             shape = layer.input_shape[1:]
             spatial = 1
             for d in shape[:-1]:
@@ -162,8 +205,7 @@ def analyse(model) -> Analysis:
                 fix_input(i, name, cls, "not followed: its channels stay whole")
             space[name] = sp.new(fixed=True)
         if name in outputs:
-            s = space[name]
-            sp.fix(s[1] if isinstance(s, tuple) else s)
+            fix_any(space[name])
 
     groups = {}
     for s in range(len(sp.parent)):
@@ -177,15 +219,36 @@ def analyse(model) -> Analysis:
         g = groups.get(sp.find(s))
         if g is not None:
             g.members.append((layer, role))
-    for s, layer, role, spatial in consumers:
-        g = groups.get(sp.find(s))
-        if g is not None:
-            g.consumers.append((layer, role, spatial))
+    layouts = {}
+    for layer, role, spatial, segs in reads:
+        found = [groups.get(sp.find(s)) for s, _ in segs]
+        if not any(found):
+            continue
+        widths = [w if w is not None else g.channels for (_, w), g in zip(segs, found)]
+        total, offset, layout = sum(widths), 0, []
+        for g, w in zip(found, widths):
+            if g is not None:
+                g.consumers.append((layer, role, spatial, offset, total))
+            layout.append((g.name if g is not None else None, offset, w))
+            offset += w
+        layouts[layer] = (role, spatial, layout)
     seen = []
     for name, cls, why in left:
         if (name, cls, why) not in seen:
             seen.append((name, cls, why))
-    return Analysis(list(groups.values()), seen)
+    return Analysis(list(groups.values()), seen, layouts)
+
+
+def _channel_axis(cfg, layer) -> bool:
+    axis = cfg.get("axis", -1)
+    rank = len(layer.output_shape) if layer is not None else 0
+    return axis in (-1, rank - 1)
+
+
+def _width(model, name):
+    layer = _layer(model, name)
+    shape = getattr(layer, "output_shape", None) if layer is not None else None
+    return int(shape[-1]) if shape and shape[-1] else None
 
 
 def _layer(model, name):

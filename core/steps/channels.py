@@ -4,8 +4,8 @@ physically smaller model with the surviving weights copied (no masks), then fine
 Unlike magnitude pruning, what is removed is gone from the .tflite: its weights (flash), the
 activations it wrote (arena) and the multiply-accumulates that made them (instructions) all go
 down together. Channels that must stay equal are pruned as one group (core/steps/channel_groups.py);
-each group keeps its most important channels, by the L1 or L2 norm of the filters that make them or
-by BatchNorm's scale where the group has one.
+each group keeps its most important channels, by the L1 or L2 norm of the filters that make them,
+by BatchNorm's scale where the group has one, or by a first-order Taylor estimate of the loss.
 """
 
 from __future__ import annotations
@@ -24,14 +24,17 @@ from core.steps.channel_groups import Analysis, Group, analyse
 from core.steps.training import MAX_BATCH, MAX_EPOCHS, fine_tune
 from core.tf_env import keras
 
-IMPORTANCE = ("l1", "l2", "bn")
+IMPORTANCE = ("l1", "l2", "bn", "taylor")
+TAYLOR_SAMPLES = 512  # training samples the Taylor scores average over: stable ranks, a second or two
 
 
 @dataclass
 class ChannelParams:
     keep: float = param(0.5, "fraction of each group's channels kept", min=0.01, max=1.0)
-    importance: str = param("l1", "which channels stay: the largest filters by L1 or L2 norm, or by "
-                            "BatchNorm's scale |gamma| where the group has a BatchNorm (else L1)", choices=IMPORTANCE)
+    importance: str = param("l1", "which channels stay: the largest filters by L1 or L2 norm, by "
+                            "BatchNorm's scale |gamma| where the group has a BatchNorm (else L1), or by "
+                            "how much the loss changes without them (first-order Taylor; needs labelled data)",
+                            choices=IMPORTANCE)
     min_channels: int = param(1, "fewest channels a group keeps", min=1, max=4096, unit="channels")
     layer_keep: dict = param({}, "a kept fraction of its own for the group a layer makes",
                              kind="layer_values", min=0.01, max=1.0)
@@ -53,8 +56,52 @@ class ChannelParams:
     learning_rate: float = param(1e-3, "fine-tuning learning rate", min=1e-7, max=1.0)
 
 
+def scorer(model, how: str, ctx: Context | None = None):
+    """`score(group)` -> one score per channel of the group, larger stays. Taylor scores are
+    computed once per model, for every group, on the training data."""
+    if how != "taylor":
+        return lambda group: importance(model, group, how)
+    taylor = taylor_scores(model, ctx)
+    return lambda group: np.sum([taylor[n] / (taylor[n].mean() or 1.0) for n in group.producers], axis=0)
+
+
+def taylor_scores(model, ctx: Context | None) -> dict[str, np.ndarray]:
+    """Per layer that makes channels: the first-order Taylor estimate of the loss change when a
+    channel is removed, |mean over positions of activation x gradient|, averaged over samples
+    (Molchanov et al., "Pruning Convolutional Neural Networks for Resource Efficient Inference", 2017)."""
+    import tensorflow as tf
+
+    from core.steps.training import outputs_logits
+
+    ds = ctx.dataset if ctx is not None else None
+    if ds is None or not len(ds.x_train) or len(ds.y_train) != len(ds.x_train):
+        raise SequenceError("Channel pruning: Taylor importance weighs each channel by the loss on labelled "
+                            "data: choose a dataset with labels, or importance l1, l2 or bn.")
+    k = keras()
+    names = [layer.name for layer in model.layers if type(layer).__name__ in PRODUCERS]
+    probe = k.Model(model.inputs, [model.get_layer(n).output for n in names] + [model.outputs[0]])
+    classes = ctx.task in (None, "classification")
+    loss_fn = (k.losses.SparseCategoricalCrossentropy(from_logits=outputs_logits(model)) if classes
+               else k.losses.MeanSquaredError())
+    x, y = ds.x_train[:TAYLOR_SAMPLES], ds.y_train[:TAYLOR_SAMPLES]
+    sums = {n: 0.0 for n in names}
+    for start in range(0, len(x), 64):
+        xb, yb = tf.constant(x[start:start + 64]), tf.constant(y[start:start + 64])
+        with tf.GradientTape() as tape:
+            *acts, pred = probe(xb, training=False)
+            loss = loss_fn(yb, pred)
+        grads = tape.gradient(loss, acts)
+        for n, a, g in zip(names, acts, grads):
+            contribution = tf.reduce_mean(a * g, axis=list(range(1, len(a.shape) - 1)))  # [batch, channels]
+            sums[n] = sums[n] + np.abs(contribution.numpy()).sum(axis=0)
+    return {n: np.asarray(v, np.float64) / len(x) for n, v in sums.items()}
+
+
+PRODUCERS = ("Conv2D", "Conv1D", "DepthwiseConv2D", "SeparableConv2D", "Dense")
+
+
 def importance(model, group: Group, how: str) -> np.ndarray:
-    """One score per channel of `group`: larger stays."""
+    """One score per channel of `group` by a weight norm or BatchNorm's scale: larger stays."""
     if how == "bn":
         bns = [model.get_layer(n) for n, role in group.members if role == "bn"]
         gammas = [b.gamma.numpy() for b in bns if getattr(b, "gamma", None) is not None]
@@ -69,13 +116,14 @@ def importance(model, group: Group, how: str) -> np.ndarray:
     return np.sum(scores, axis=0)
 
 
-def choose(model, analysis: Analysis, p: ChannelParams) -> dict[str, np.ndarray]:
+def choose(model, analysis: Analysis, p: ChannelParams, ctx: Context | None = None) -> dict[str, np.ndarray]:
     """Group name -> the sorted channel indices it keeps."""
     kept = {}
+    score = scorer(model, p.importance, ctx)
     for g in analysis.groups:
         fraction = next((p.layer_keep[n] for n in g.producers if n in p.layer_keep), p.keep)
         n = min(g.channels, max(p.min_channels, int(round(g.channels * fraction))))
-        order = np.argsort(-importance(model, g, p.importance), kind="stable")
+        order = np.argsort(-score(g), kind="stable")
         kept[g.name] = np.sort(order[:n])
     return kept
 
@@ -83,16 +131,14 @@ def choose(model, analysis: Analysis, p: ChannelParams) -> dict[str, np.ndarray]
 def rebuild(model, analysis: Analysis, kept: dict[str, np.ndarray]):
     """A new model with each group cut to its kept channels, every surviving weight copied."""
     k = keras()
-    out_of, in_of, member_of = {}, {}, {}
+    out_of, member_of = {}, {}
     for g in analysis.groups:
         keep = kept[g.name]
         for name in g.producers:
             out_of[name] = keep
         for name, role in g.members:
             member_of[name] = keep
-        for name, role, spatial in g.consumers:
-            in_of[name] = keep if role == "in" else np.array([s * g.channels + c for s in range(spatial)
-                                                              for c in keep])
+    in_of = {layer: analysis.rows(layer, kept) for layer in analysis.layouts}
     config = copy.deepcopy(model.get_config())
     for entry in config["layers"]:
         cfg = entry["config"]
@@ -195,10 +241,11 @@ class ChannelStep(Step):
         if p.flash_budget or p.arena_budget or p.instructions_budget:
             from core.steps.channel_budget import fit
 
-            small, path = fit(model, p, ctx, analyse=analyse, importance=importance, rebuild=rebuild,
+            small, path = fit(model, p, ctx, analyse=analyse, scorer=lambda m: scorer(m, p.importance, ctx),
+                              rebuild=rebuild,
                               tune=lambda m, epochs: self._tune(m, model, ctx, epochs))
         else:
-            small = rebuild(model, analysis, choose(model, analysis, p))
+            small = rebuild(model, analysis, choose(model, analysis, p, ctx))
         after_groups = {g.name: g.channels for g in analyse(small).groups}
         before, after = parameter_count(model), parameter_count(small)
         cut = {g.name: {"layers": g.producers + [n for n, _ in g.members], "channels": g.channels,

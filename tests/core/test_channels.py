@@ -44,6 +44,18 @@ def _flatten_head():
                          k.layers.Dropout(0.1), k.layers.Dense(3, name="out")])
 
 
+def _concat():
+    """Concatenations: of two convolutions (then pooled), and of that with a third, flattened."""
+    k = keras()
+    inp = k.Input((8, 8, 2))
+    a = k.layers.Conv2D(4, 3, padding="same", name="a")(inp)
+    b = k.layers.ReLU()(k.layers.Conv2D(6, 1, name="b")(inp))
+    x = k.layers.MaxPooling2D()(k.layers.Concatenate(name="cat")([a, b]))
+    y = k.layers.Conv2D(5, 1, name="c")(x)
+    z = k.layers.Flatten()(k.layers.Concatenate(name="cat2")([x, y]))
+    return k.Model(inp, k.layers.Dense(3, name="out")(z))
+
+
 def _randomize(model, seed=0):
     rng = np.random.default_rng(seed)
     for layer in model.layers:
@@ -62,26 +74,27 @@ def _masked(model, analysis, kept):
     masked.set_weights(model.get_weights())
     for g in analysis.groups:
         removed = np.setdiff1d(np.arange(g.channels), kept[g.name])
-        for name, role, spatial in g.consumers:
+        for name, role, spatial, offset, total in g.consumers:
             layer = masked.get_layer(name)
             ws = layer.get_weights()
             cls = type(layer).__name__
             if role == "flat":
-                rows = [s * g.channels + c for s in range(spatial) for c in removed]
+                rows = [s * total + offset + c for s in range(spatial) for c in removed]
                 ws[0][rows, :] = 0
             elif cls == "Dense":
-                ws[0][removed, :] = 0
+                ws[0][offset + removed, :] = 0
             elif cls == "SeparableConv2D":
-                ws[0][:, :, removed, :] = 0
+                ws[0][:, :, offset + removed, :] = 0
             else:
-                ws[0][..., removed, :] = 0
+                ws[0][..., offset + removed, :] = 0
             layer.set_weights(ws)
     return masked
 
 
 @pytest.mark.parametrize("build, groups", [(_residual, {"stem": 8, "b1": 6}),
                                            (_separable, {"c0": 8, "pw": 12, "sep": 6}),
-                                           (_flatten_head, {"conv": 6, "hidden": 10})])
+                                           (_flatten_head, {"conv": 6, "hidden": 10}),
+                                           (_concat, {"a": 4, "b": 6, "c": 5})])
 def test_rebuilt_model_equals_the_masked_original(build, groups):
     model = _randomize(build())
     analysis = analyse(model)
@@ -102,18 +115,55 @@ def test_rebuilt_model_equals_the_masked_original(build, groups):
     np.testing.assert_allclose(small.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
 
 
+def test_taylor_importance_drops_a_large_filter_the_loss_ignores():
+    """A filter with the largest weights whose output no later layer reads: L1 keeps it, the
+    loss-based Taylor score drops it first."""
+    from core.data import Dataset
+    from core.steps.base import Context
+
+    k = keras()
+    model = k.Sequential([k.layers.InputLayer((8, 8, 1)), k.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                          k.layers.Flatten(), k.layers.Dense(3, name="out")])
+    _randomize(model)
+    conv, out = model.get_layer("conv"), model.get_layer("out")
+    w, b = conv.get_weights()
+    w[..., 0] *= 10.0  # channel 0: by far the largest filter ...
+    conv.set_weights([w, b])
+    rows, bias = out.get_weights()
+    rows[0::4] = 0.0  # ... and the Dense reads none of its 36 positions (channel-last flatten)
+    out.set_weights([rows, bias])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 8, 8, 1)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    ctx = Context(dataset=Dataset("random", x, y, x[:8], y[:8]))
+    analysis = analyse(model)
+    l1 = choose(model, analysis, ChannelParams(keep=0.75, epochs=0))["conv"]
+    taylor = choose(model, analysis, ChannelParams(keep=0.75, importance="taylor", epochs=0), ctx)["conv"]
+    assert 0 in l1 and 0 not in taylor and len(taylor) == 3
+
+
+def test_taylor_importance_without_labels_says_what_to_choose():
+    from core.errors import SequenceError
+
+    model = _randomize(_flatten_head())
+    with pytest.raises(SequenceError, match="labelled data"):
+        choose(model, analyse(model), ChannelParams(importance="taylor"), None)
+
+
 def test_what_it_cannot_follow_stays_whole_and_is_named():
     k = keras()
     inp = k.Input((6, 6, 2))
     a = k.layers.Conv2D(4, 3, name="a")(inp)
     b = k.layers.Conv2D(4, 3, name="b")(inp)
     x = k.layers.Concatenate(name="cat")([a, b])
+    x = k.layers.BatchNormalization(name="cat_bn")(x)  # per-channel weights across the segments
     x = k.layers.Conv2D(5, 1, name="c")(x)
-    x = k.layers.Flatten()(x)
+    x = k.layers.Reshape((-1,), name="reshape")(x)
     model = k.Model(inp, k.layers.Dense(2, name="out")(x))
     analysis = analyse(model)
-    assert [g.name for g in analysis.groups] == ["c"]  # a and b feed a Concatenate
-    assert ("cat", "Concatenate", "not followed: its channels stay whole") in analysis.left_whole
+    assert analysis.groups == []
+    assert ("cat_bn", "BatchNormalization", "not followed: its channels stay whole") in analysis.left_whole
+    assert ("reshape", "Reshape", "not followed: its channels stay whole") in analysis.left_whole
 
 
 @pytest.mark.slow
