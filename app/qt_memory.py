@@ -96,6 +96,8 @@ class MemoryWidget(QWidget):
                       [None if ops[k] is None else ops[k].ram_bytes for k in drawn]])
 
     def _tick(self, row) -> str:
+        from core.analysis.match import channels_note
+
         original, variant = self._reports
         if row.status == "added":
             return f"+{variant.ops[row.variant].op_type}"
@@ -104,6 +106,9 @@ class MemoryWidget(QWidget):
         op = (variant or original).ops[row.variant if variant is not None else row.original]
         if row.status == "replaced":
             return f"{original.ops[row.original].op_type}→{op.op_type}"
+        if original is not None and variant is not None:
+            note = channels_note(original.ops[row.original], variant.ops[row.variant])
+            return f"{op.op_type} {note}" if note else op.op_type
         return op.op_type
 
     def rowStatus(self) -> list[tuple[str, str | None, str | None]]:

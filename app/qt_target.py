@@ -34,7 +34,7 @@ class TargetWidget(QWidget):
 
     def setPayloads(self, baseline, variant) -> None:
         """Draw two app.jobs.VariantPayload (either may be None or have no target figures)."""
-        from core.analysis.match import Row, match_ops
+        from core.analysis.match import Row, channels_note, match_ops
 
         self.rows = []
         self.hover.setText("")
@@ -52,15 +52,20 @@ class TargetWidget(QWidget):
             matched = [Row(None, i) if only is variant else Row(i, None) for i in range(len(only.metrics.target.ops))]
         sides = [p if p is not None and p.metrics.target is not None else None for p in (baseline, variant)]
         b_ops, v_ops = ([] if p is None else p.metrics.target.ops for p in sides)
+        both = len(have) == 2 and baseline.memory is not None and variant.memory is not None
+        notes = []
         for row in matched:
             b = b_ops[row.original] if row.original is not None and row.original < len(b_ops) else None
             v = v_ops[row.variant] if row.variant is not None and row.variant < len(v_ops) else None
             if b is not None or v is not None:
                 self.rows.append((row.status, b, v))
+                notes.append(channels_note(baseline.memory.ops[row.original], variant.memory.ops[row.variant])
+                             if both and row.original is not None and row.variant is not None else "")
         drawn = [k for k, p in enumerate(sides) if p is not None]
         series = [((baseline, variant)[k].name, (ORIGINAL, VARIANT)[k]) for k in drawn]
         totals = [max(p.metrics.target.instructions, 1) if p is not None else 1 for p in sides]
-        self.bars.setRows([_row(status, (b, v), drawn, sides, totals) for status, b, v in self.rows], series)
+        self.bars.setRows([_row(status, (b, v), drawn, sides, totals, note)
+                           for (status, b, v), note in zip(self.rows, notes)], series)
         self._describe(*sides)
         if variant is not None and sides[1] is None:  # drawn: the baseline only; say why
             note = variant.metrics.target_note or "it was not run on the target"
@@ -88,9 +93,10 @@ class TargetWidget(QWidget):
             + f". {t.estimate_model}")
 
 
-def _row(status, ops, drawn, sides, totals) -> OpRow:
+def _row(status, ops, drawn, sides, totals, note: str = "") -> OpRow:
     op = ops[1] or ops[0]
     label = f"#{op.index} {op.op}" if status == "matched" else f"{status}: #{op.index} {op.op}"
+    label += f" {note}" if note else ""
     parts = []
     for k in drawn:
         o = ops[k]

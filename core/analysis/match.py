@@ -52,3 +52,14 @@ def _by_type(original_ops, variant_ops, left: range, right: range) -> list[Row]:
             rows += [Row(left[i], None, "removed") for i in range(i1, i2)]
             rows += [Row(None, right[j], "added") for j in range(j1, j2)]
     return rows
+
+
+def channels_note(original_op, variant_op) -> str:
+    """"12→3 ch" when a matched operator writes fewer (or more) channels at the same spatial size
+    (channel pruning), else ""."""
+    if original_op is None or variant_op is None:
+        return ""
+    a, b = list(original_op.output_shape), list(variant_op.output_shape)
+    if len(a) == len(b) >= 2 and a[1:-1] == b[1:-1] and a[-1] != b[-1]:
+        return f"{a[-1]}→{b[-1]} ch"
+    return ""

@@ -30,3 +30,23 @@ def test_float_original_beside_its_int8_file(qtbot):
     w.bars._on_mouse_moved(w.bars.plots[1].vb.mapViewToScene(QPointF(100, drawn)), w.bars.views[1])  # the RAM panel
     text = w._hover.text()
     assert "original: op" in text and "int8: op" in text and text.count("FULLY_CONNECTED") == 2
+
+
+def test_a_channel_pruned_variant_shows_channels_before_and_after(qtbot):
+    from core.tf_env import keras
+    from tests.core.test_conv_forms import _int8
+
+    k = keras()
+
+    def cnn(filters):
+        return [k.layers.Conv2D(filters, 3, activation="relu"), k.layers.MaxPool2D(), k.layers.Flatten(),
+                k.layers.Dense(10)]
+
+    original, cut = (analyze_memory(_int8(cnn(f), (28, 28, 1), "int8")) for f in (12, 3))
+    w = MemoryWidget()
+    qtbot.addWidget(w)
+    w.setReports(original, cut, ("original", "channels"))
+    labels = [r.label for r in w.bars.shown]
+    assert any("CONV_2D 12→3 ch" in label for label in labels)
+    assert any("MAX_POOL_2D 12→3 ch" in label for label in labels)
+    assert not any("FULLY_CONNECTED" in label and "ch" in label.split("FULLY_CONNECTED")[1] for label in labels)
