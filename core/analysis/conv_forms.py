@@ -10,7 +10,10 @@ channel multiplier it takes the generic loop. The same arithmetic has other form
 - ``s2d``: SPACE_TO_DEPTH(2), then a CONV_2D with 4*C filters over the 4-channel image (each
   filter one output channel at one position of a 2x2 output block, the rest of its taps zero),
   then DEPTH_TO_SPACE(2) back; when a 2x2/2 MAX_POOL_2D follows, the pool becomes a max over the
-  four positions (RESHAPE, MAX_POOL_2D 1x4) and no full-size map is ever stored.
+  four positions (RESHAPE, MAX_POOL_2D 1x4) and no full-size map is ever stored;
+- ``pairs``: the image read as [H, W/2, 2] (a RESHAPE, free in place: neighbouring pixels are
+  adjacent in memory), a CONV_2D with 2*C filters writing two neighbouring output pixels at once,
+  read back as [Ho, Wo, C] (another free RESHAPE). Half the im2col calls, few new bytes.
 
 Every form computes the same int32 accumulators with the same per-channel requantization, so
 outputs are bit-identical; the caller proves that on TFLM and measures which is fastest
@@ -26,7 +29,7 @@ import numpy as np
 
 from core.analysis.schema import op_name, tflite_schema
 
-FORMS = ("conv", "depthwise", "s2d")
+FORMS = ("conv", "depthwise", "s2d", "pairs")
 
 
 @dataclass
@@ -38,11 +41,7 @@ class Site:
     channels: int
     kernel: tuple  # (kh, kw)
     pool: int | None  # index of the 2x2/2 MAX_POOL_2D that alone reads its output, if any
-    s2d_ok: bool  # the space-to-depth form applies (even sizes, odd kernel, VALID padding)
-
-    @property
-    def forms(self) -> list:
-        return [f for f in FORMS if f != "s2d" or self.s2d_ok]
+    forms: list  # the forms that apply here, its own first
 
 
 def sites(model) -> list[Site]:
@@ -72,8 +71,8 @@ def sites(model) -> list[Site]:
             channels, kh, kw = w.shape[3], w.shape[1], w.shape[2]
         valid = o.padding == tflite_schema().Padding.VALID
         h, wd, (ho, wo) = x.shape[1], x.shape[2], y.shape[1:3]
-        s2d_ok = (valid and h % 2 == 0 and wd % 2 == 0 and kh % 2 == 1 and kw % 2 == 1
-                  and ho % 2 == 0 and wo % 2 == 0 and op.outputs[0] not in sg.outputs)
+        even = valid and wd % 2 == 0 and kw % 2 == 1 and wo % 2 == 0 and op.outputs[0] not in sg.outputs
+        s2d_ok = even and h % 2 == 0 and kh % 2 == 1 and ho % 2 == 0
         pool = None
         after = readers.get(op.outputs[0], [])
         if len(after) == 1 and op.outputs[0] not in sg.outputs:
@@ -83,8 +82,10 @@ def sites(model) -> list[Site]:
                                                          po.strideW) == (2, 2, 2, 2)
                     and po.padding == tflite_schema().Padding.VALID):
                 pool = after[0]
-        found.append(Site(i, "conv" if kind == "CONV_2D" else "depthwise", int(channels), (int(kh), int(kw)),
-                          pool, s2d_ok))
+        form = "conv" if kind == "CONV_2D" else "depthwise"
+        forms = [form] + [f for f in FORMS if f != form and (f in ("conv", "depthwise") or
+                                                             (f == "s2d" and s2d_ok) or (f == "pairs" and even))]
+        found.append(Site(i, form, int(channels), (int(kh), int(kw)), pool, forms))
     return found
 
 
@@ -110,7 +111,53 @@ def _rewrite(model, site: Site, form: str):
         sg.operators[site.op] = _conv_op(model, form, op.inputs, op.outputs, op.builtinOptions.padding, act,
                                          site.channels)
         return model
+    if form == "pairs":
+        return _pairs(model, site, weights, scales, zeros, act)
     return _space_to_depth(model, site, weights, scales, zeros, act)
+
+
+def _pairs(model, site: Site, w, scales, zeros, act):
+    schema = tflite_schema()
+    sg = model.subgraphs[0]
+    op = sg.operators[site.op]
+    x_index, y_index = op.inputs[0], op.outputs[0]
+    x, y = sg.tensors[x_index], sg.tensors[y_index]
+    c, (kh, kw) = site.channels, site.kernel
+    h, wd = x.shape[1], x.shape[2]
+    ho, wo = y.shape[1], y.shape[2]
+    kw2 = kw // 2 + 1
+    # Filter o = dx*C + ch writes output pixel 2j+dx; input channel sx of pair j+kx2 is pixel
+    # 2(j+kx2)+sx, i.e. tap kx = 2*kx2 + sx - dx of the original filter.
+    big = np.zeros((2 * c, kh, kw2, 2), np.int8)
+    for dx in range(2):
+        for kx2 in range(kw2):
+            for sx in range(2):
+                kx = 2 * kx2 + sx - dx
+                if 0 <= kx < kw:
+                    big[dx * c:(dx + 1) * c, :, kx2, sx] = w[:, :, kx]
+    paired = _tensor(sg, [1, h, wd // 2, 2], x)
+    filt = _const(model, sg, big, schema.TensorType.INT8)
+    sg.tensors[filt].quantization = _quant(np.tile(scales, 2), np.tile(zeros, 2), 0)
+    inputs = [paired, filt] + _replicated_bias(model, sg, op, c, 2)
+    wide = _tensor(sg, [1, ho, wo // 2, 2 * c], y)
+    sg.operators[site.op:site.op + 1] = [
+        _reshape(model, sg, x_index, paired, [1, h, wd // 2, 2]),
+        _conv_op(model, "conv", inputs, [wide], schema.Padding.VALID, act, 2 * c),
+        _reshape(model, sg, wide, y_index, [1, ho, wo, c])]
+    return model
+
+
+def _replicated_bias(model, sg, op, c: int, times: int) -> list:
+    """The bias input of a form with `times` copies of every output channel ([] without a bias)."""
+    if len(op.inputs) < 3 or op.inputs[2] < 0:
+        return []
+    schema = tflite_schema()
+    bias = _buffer_array(model, sg.tensors[op.inputs[2]], np.int32)
+    b = _const(model, sg, np.tile(bias, times), schema.TensorType.INT32)
+    bq = sg.tensors[op.inputs[2]].quantization
+    if bq is not None and bq.scale is not None and len(bq.scale) == c:
+        sg.tensors[b].quantization = _quant(np.tile(np.asarray(bq.scale), times), np.zeros(times * c, np.int64), 0)
+    return [b]
 
 
 def _space_to_depth(model, site: Site, w, scales, zeros, act):
@@ -138,15 +185,7 @@ def _space_to_depth(model, site: Site, w, scales, zeros, act):
     s2d = _tensor(sg, [1, h // 2, wd // 2, 4], x)
     filt = _const(model, sg, big, schema.TensorType.INT8)
     sg.tensors[filt].quantization = _quant(np.tile(scales, 4), np.tile(zeros, 4), 0)
-    inputs = [s2d, filt]
-    if len(op.inputs) > 2 and op.inputs[2] >= 0:
-        bias = _buffer_array(model, sg.tensors[op.inputs[2]], np.int32)
-        b = _const(model, sg, np.tile(bias, 4), schema.TensorType.INT32)
-        bq = sg.tensors[op.inputs[2]].quantization
-        if bq is not None and bq.scale is not None and len(bq.scale) == c:
-            sg.tensors[b].quantization = _quant(np.tile(np.asarray(bq.scale), 4),
-                                                np.zeros(4 * c, np.int64), 0)
-        inputs.append(b)
+    inputs = [s2d, filt] + _replicated_bias(model, sg, op, c, 4)
     new = [_op(model, "SPACE_TO_DEPTH", [x_index], [s2d], "SpaceToDepthOptions", blockSize=2)]
     if site.pool is None:
         wide = _tensor(sg, [1, ho, wo, 4 * c], y)
@@ -295,5 +334,5 @@ def _conv_op(model, form: str, inputs, outputs, padding, act, channels: int):
 
 
 def _reshape(model, sg, src: int, dst: int, shape):
-    shape_t = _const(model, sg, np.asarray(shape, np.int32), tflite_schema().TensorType.INT32)
-    return _op(model, "RESHAPE", [src, shape_t], [dst], "ReshapeOptions", newShape=list(shape))
+    # No shape tensor: TFLM reads the output tensor's dims, LiteRT the option (saves ~100 B each).
+    return _op(model, "RESHAPE", [src], [dst], "ReshapeOptions", newShape=list(shape))

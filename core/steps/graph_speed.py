@@ -118,6 +118,8 @@ def _site_ops(cand_model, planned_model, site, form: str) -> set:
     ops = cand_model.subgraphs[0].operators
     if form in ("conv", "depthwise"):  # replaced in place; the pool, if any, is where it was
         chosen = [ops[site.op]] + ([ops[site.pool]] if site.pool is not None else [])
+    elif form == "pairs":  # RESHAPE, CONV_2D, RESHAPE in a row; the pool where it was
+        chosen = ops[site.op:site.op + 3] + ([ops[site.pool + 2]] if site.pool is not None else [])
     else:  # SPACE_TO_DEPTH, CONV_2D, then DEPTH_TO_SPACE or RESHAPE + MAX_POOL_2D, in a row
         chosen = ops[site.op:site.op + (3 if site.pool is None else 4)]
     outs = {t for op in chosen for t in op.outputs}

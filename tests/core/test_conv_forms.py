@@ -52,6 +52,7 @@ def test_every_form_is_bit_identical_on_tflm_and_litert(h, w, c, k, pool, paddin
     (site,) = conv_forms.sites(model)
     assert site.channels == c and (site.pool is not None) == pool
     assert ("s2d" in site.forms) == (padding == "valid" and h % 2 == 0 and w % 2 == 0)
+    assert ("pairs" in site.forms) == (padding == "valid" and w % 2 == 0)
     for form in site.forms:
         out = to_bytes(conv_forms.rewrite(model, site, form))
         assert same_outputs(data, out) is None, form
@@ -59,6 +60,8 @@ def test_every_form_is_bit_identical_on_tflm_and_litert(h, w, c, k, pool, paddin
         if form == "s2d":
             assert "SPACE_TO_DEPTH" in ops and ("MAX_POOL_2D" in ops) == pool
             assert ("DEPTH_TO_SPACE" in ops) != pool  # the pool takes the block's max directly
+        elif form == "pairs":  # two reshapes around the convolution, nothing copied
+            assert ops.count("RESHAPE") == 3 and ops.count("CONV_2D") == 1 and "SPACE_TO_DEPTH" not in ops
         else:
             assert ops.count({"conv": "CONV_2D", "depthwise": "DEPTHWISE_CONV_2D"}[form]) == 1
 
@@ -111,7 +114,7 @@ def test_the_studys_cnn_runs_faster_on_the_m4f_with_outputs_unchanged():
     out = GraphStep().run(Artifact("tflite", "int8", "test", data=data), Context(firmware=fw, log=lines.append))[0]
     (report,) = out.info["graph"]["speed"]
     assert report["before"] == "depthwise" and report["after"] != report["before"]
-    assert {r["form"] for r in report["runs"]} == {"conv", "depthwise", "s2d"}
+    assert {r["form"] for r in report["runs"]} == {"conv", "depthwise", "s2d", "pairs"}
     assert any("MACs/instruction" in line for line in lines)
     x = sample_inputs(data, 8, seed=1)
     assert same_outputs(data, out.data) is None
