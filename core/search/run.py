@@ -26,7 +26,7 @@ from core.search.front import SearchResult, collect, write_front
 from core.search.objectives import Budget, check_settings, direction, measure, ruled_out, violations
 from core.search.outcome import Outcome, counted, mark
 from core.search.prefixes import Prefixes
-from core.search.space import draw, preset_params
+from core.search.space import channel_blocks, draw, preset_params
 from core.search.storage import create_or_join, open_storage, shown
 
 
@@ -68,6 +68,7 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
                           f"{setting('resume')}, or choose another folder.")
     original, _ = prepare(base, ctx, trust_model_code=trust_model_code)
     kind = str(original.kind)
+    blocks = channel_blocks(original.model) if kind == "keras" else []
 
     def seed_presets(study):  # by the creator only, before others join: workers never run one twice
         if presets and kind == "keras":
@@ -101,7 +102,7 @@ def search(base: Recipe, out_dir, *, trials: int, objectives=("flash", "ram", "a
         from core.tf_env import keras
 
         keras().backend.clear_session()
-        steps = draw(trial, kind, epochs)
+        steps = draw(trial, kind, epochs, blocks)
         recipe = dataclasses.replace(base, steps=steps)
         try:
             if not steps:

@@ -19,11 +19,29 @@ LIMITS = {("channels", "keep"): (0.15, 1.0), ("separable", "rank"): (1, 4), ("pr
 # and float32 are never worth a trial.
 MODES = ("int8", "full-int", "float16", "dynamic")
 TRAINING = ("channels", "separable", "prune", "cluster", "qat")
+# Per block of the model, a factor on the global kept fraction (MCUNet-style stage widths): the
+# front can then keep early layers wide and cut late ones, or the reverse. At most MAX_BLOCKS.
+MAX_BLOCKS = 4
+BLOCK_FACTOR = (0.5, 2.0)
 
 
-def draw(trial, kind: str, epochs: int) -> list[dict]:
+def channel_blocks(model, n: int = MAX_BLOCKS) -> list[list[str]]:
+    """The model's channel groups (core.steps.channel_groups) in model order, cut into at most `n`
+    contiguous blocks of group names; [] with fewer than two groups (the global ratio says it all)."""
+    from core.steps.channel_groups import analyse
+
+    order = {layer.name: i for i, layer in enumerate(model.layers)}
+    groups = sorted((g.name for g in analyse(model).groups), key=lambda name: order.get(name, 0))
+    if len(groups) < 2:
+        return []
+    n = min(n, len(groups))
+    return [groups[len(groups) * i // n: len(groups) * (i + 1) // n] for i in range(n)]
+
+
+def draw(trial, kind: str, epochs: int, blocks: list | None = None) -> list[dict]:
     """The steps of one trial: components on or off, their searched parameters from their own
-    descriptions (ranges, choices), fine-tuning for `epochs` epochs."""
+    descriptions (ranges, choices), fine-tuning for `epochs` epochs. `blocks` (channel_blocks of
+    the model) adds one width factor per block to channel pruning."""
     steps = []
     for name in ORDER:
         cls = REGISTRY[name]
@@ -36,10 +54,22 @@ def draw(trial, kind: str, epochs: int) -> list[dict]:
         described = {p.name: p for p in cls.describe()}
         for pname in SEARCHED[name]:
             params[pname] = _suggest(trial, name, described[pname])
+        if name == "channels" and blocks:
+            params["layer_keep"] = _block_keep(trial, params["keep"], blocks)
         if name in TRAINING:
             params["epochs"] = epochs
         steps.append({"name": name, "params": params})
     return steps
+
+
+def _block_keep(trial, keep: float, blocks: list) -> dict:
+    low, high = LIMITS[("channels", "keep")]
+    out = {}
+    for i, names in enumerate(blocks):
+        factor = trial.suggest_float(f"channels.block{i}", *BLOCK_FACTOR, step=0.25)
+        for name in names:
+            out[name] = round(min(high, max(0.05, keep * factor)), 3)
+    return out
 
 
 def _suggest(trial, step: str, p):

@@ -37,6 +37,9 @@ class Measured:
             (not p.instructions_budget or (self.instructions is not None and self.instructions <= p.instructions_budget))
 
 
+COLLAPSE = 0.10  # held-out accuracy lost on the way to a budget that earns a warning in the log
+
+
 def fit(model, p, ctx: Context, *, analyse, scorer, rebuild, tune) -> tuple[object, list]:
     """(the cut model, the path: one dict per round) for the budgets in `p` (0: none). Each round's
     winner is fine-tuned for `p.round_epochs` (`tune(model, epochs)`) before the next round ranks
@@ -117,6 +120,13 @@ def fit(model, p, ctx: Context, *, analyse, scorer, rebuild, tune) -> tuple[obje
         ctx.log(f"channels: round {rnd}: {name} -> {_sizes(analysis)[name]} channels: {_said(current)}")
     else:
         raise SequenceError(f"Channel pruning stopped after {MAX_ROUNDS} rounds short of the budget.")
+    start, end = path[0]["quality"], path[-1]["quality"]
+    if labelled and start - end > COLLAPSE:
+        thin = ", ".join(f"{name} {n}" for name, n in _sizes(analysis).items() if n <= 2)
+        ctx.log(f"channels: warning: held-out accuracy fell {start:.3f} -> {end:.3f} on the way to the budget"
+                + (f" (down to {thin} channel(s))" if thin else "")
+                + ": the budget is tight for this model; fine-tuning may recover some, a larger budget or "
+                  "min_channels keeps more")
     return current_model, path
 
 

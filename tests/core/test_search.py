@@ -147,3 +147,29 @@ def test_wrong_settings_are_refused_before_the_model_loads(settings, message, tm
     with pytest.raises(TinyOptError, match=message) as err:
         search(Recipe(model=str(tmp_path / "absent.h5")), tmp_path / "out", **kwargs)
     assert "s3cret" not in str(err.value) and "absent.h5" not in str(err.value)
+
+
+def test_channel_widths_are_searched_per_block_of_the_model():
+    """A model with several channel groups gets one width factor per block on top of the global
+    ratio; the drawn sequence is one the step accepts, and each block's layers get their own keep."""
+    import optuna
+
+    from core.recipe import Recipe
+    from core.search.space import channel_blocks, draw
+    from core.tf_env import keras
+
+    k = keras()
+    model = k.Sequential([k.layers.InputLayer((12, 12, 1))] + [k.layers.Conv2D(8, 3, name=f"c{i}") for i in range(5)]
+                         + [k.layers.Flatten(), k.layers.Dense(3, name="out")])
+    blocks = channel_blocks(model)
+    assert blocks == [["c0"], ["c1"], ["c2"], ["c3", "c4"]]  # five groups in four contiguous blocks
+    params = {n: n == "channels" for n in ("channels", "separable", "prune", "cluster", "qat", "graph", "strip",
+                                           "compress")}
+    params.update({"channels.keep": 0.5, "channels.block0": 2.0, "channels.block1": 0.5, "channels.block2": 1.0,
+                   "channels.block3": 1.5, "quantize.modes": "int8"})
+    steps = draw(optuna.trial.FixedTrial(params), "keras", 1, blocks)
+    keep = steps[0]["params"]["layer_keep"]
+    assert keep == {"c0": 1.0, "c1": 0.25, "c2": 0.5, "c3": 0.75, "c4": 0.75}
+    Recipe.from_dict({"model": "reference", "steps": steps}).sequence().validate("keras")
+    one = k.Sequential([k.layers.InputLayer((6, 6, 1)), k.layers.Conv2D(4, 3), k.layers.Flatten(), k.layers.Dense(2)])
+    assert channel_blocks(one) == []
