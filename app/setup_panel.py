@@ -399,6 +399,7 @@ class SetupPanel(QWidget):
         params = dict(steps.get("channels", {}).get("params", {}), flash_budget=int(d.flash), arena_budget=int(d.ram))
         steps["channels"] = {"name": "channels", "params": params}
         steps.setdefault("quantize", {"name": "quantize", "params": {"modes": ["int8"]}})
+        steps.setdefault("strip", {"name": "strip", "params": {}})  # the budget counts the stripped file
         self.sequence.setRecipeSteps(list(steps.values()))
         self.status.setText(f"Channel pruning will cut until the int8 model fits {d.flash:,} B of flash and a "
                             f"{d.ram:,} B arena ({d.name}): press Run.")

@@ -67,7 +67,11 @@ def fit(model, p, ctx: Context, *, analyse, scorer, rebuild, tune) -> tuple[obje
         from core.measure.tflm_check import check_tflm
         from core.steps.quantize import convert
 
-        data = convert(small, "int8", ds, CALIBRATION, seed=ctx.seed)
+        from core.steps.strip import strip
+
+        # Stripped: names and converter metadata are never flashed by anyone who fits a budget
+        # (the strip step is lossless; Fit the device and fit-small end with it).
+        data = strip(convert(small, "int8", ds, CALIBRATION, seed=ctx.seed))
         if ctx.firmware is not None:
             from core.errors import TinyOptError
             from core.target.measure import run, sample_inputs
@@ -91,20 +95,15 @@ def fit(model, p, ctx: Context, *, analyse, scorer, rebuild, tune) -> tuple[obje
         ctx.cancel.check()
         ctx.progress(Progress("channels", f"round {rnd}: {_said(current)}", None))
         best, score = None, scorer(current_model)
-        for g in analysis.groups:
-            if g.channels <= p.min_channels:
-                continue
-            cut = min(max(1, int(round(g.channels * STEP))), g.channels - p.min_channels)
-            kept = {h.name: np.arange(h.channels) for h in analysis.groups}
-            kept[g.name] = np.sort(np.argsort(score(g), kind="stable")[cut:])
-            candidate = rebuild(current_model, analysis, kept)
+        for name, make in _candidates(current_model, analysis, p, score, rebuild, ds.x_train):
+            candidate = make()
             m = measure(candidate)
             saved = _share(current, m, p)
             if saved <= 0:
                 continue
-            score = max(0.0, current.quality - m.quality) / saved
-            if best is None or score < best[0]:
-                best = (score, g.name, candidate, m)
+            cost = max(0.0, current.quality - m.quality) / saved
+            if best is None or cost < best[0]:
+                best = (cost, name, candidate, m)
         if best is None:
             raise SequenceError(f"Channel pruning cannot reach the budget (flash {_b(p.flash_budget or None)}, "
                                 f"arena {_b(p.arena_budget or None)}, instructions "
@@ -117,7 +116,9 @@ def fit(model, p, ctx: Context, *, analyse, scorer, rebuild, tune) -> tuple[obje
             current.quality = quality(current_model)
         analysis = analyse(current_model)
         path.append(_row(rnd, name, analysis, current))
-        ctx.log(f"channels: round {rnd}: {name} -> {_sizes(analysis)[name]} channels: {_said(current)}")
+        what = (f"input cropped to {_input_hw(current_model)}" if name.startswith("crop ")
+                else f"{_sizes(analysis)[name]} channels")
+        ctx.log(f"channels: round {rnd}: {name} -> {what}: {_said(current)}")
     else:
         raise SequenceError(f"Channel pruning stopped after {MAX_ROUNDS} rounds short of the budget.")
     start, end = path[0]["quality"], path[-1]["quality"]
@@ -128,6 +129,24 @@ def fit(model, p, ctx: Context, *, analyse, scorer, rebuild, tune) -> tuple[obje
                 + ": the budget is tight for this model; fine-tuning may recover some, a larger budget or "
                   "min_channels keeps more")
     return current_model, path
+
+
+def _candidates(model, analysis, p, score, rebuild, x):
+    """(name, build) for each cut a round may make: STEP of one group's channels, or with
+    `p.spatial` one map position off a side of the input (core.steps.channel_crop)."""
+    for g in analysis.groups:
+        if g.channels <= p.min_channels:
+            continue
+        cut = min(max(1, int(round(g.channels * STEP))), g.channels - p.min_channels)
+        kept = {h.name: np.arange(h.channels) for h in analysis.groups}
+        kept[g.name] = np.sort(np.argsort(score(g), kind="stable")[cut:])
+        yield g.name, (lambda kept=kept: rebuild(model, analysis, kept))
+    if getattr(p, "spatial", False):
+        from core.steps.channel_crop import chain, crop, sides
+
+        ch = chain(model)
+        for side in sides(ch) if ch is not None else []:
+            yield f"crop {side}", (lambda side=side: crop(model, ch, side, x))
 
 
 def _share(before: Measured, after: Measured, p) -> float:
@@ -151,6 +170,17 @@ def _row(rnd: int, group: str, analysis, m: Measured) -> dict:
 def _said(m: Measured) -> str:
     return (f"flash {m.flash:,} B, arena {_b(m.arena)}"
             + (f", {m.instructions:,} instructions" if m.instructions is not None else "") + f", quality {m.quality:.4f}")
+
+
+def _input_hw(model) -> str:
+    from core.steps.channel_crop import chain
+
+    ch = chain(model)
+    h, w = model.input_shape[1:3]
+    if ch is None:
+        return f"{h}x{w}"
+    t, b, left, right = ch.crop
+    return f"{h - t - b}x{w - left - right} (rows {t}..{h - b - 1}, columns {left}..{w - right - 1})"
 
 
 def _sizes(analysis) -> dict:

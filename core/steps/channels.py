@@ -39,7 +39,7 @@ class ChannelParams:
     layer_keep: dict = param({}, "a kept fraction of its own for the group a layer makes",
                              kind="layer_values", min=0.01, max=1.0)
     # A budget replaces `keep`: channels go step by step until the int8 .tflite fits (measured).
-    flash_budget: int = param(0, "cut until the int8 .tflite fits this many bytes of flash", min=512,
+    flash_budget: int = param(0, "cut until the int8 .tflite (stripped) fits this many bytes of flash", min=512,
                               max=1 << 30, unit="B", special={0: "no budget"})
     arena_budget: int = param(0, "cut until TFLM's arena for the int8 .tflite fits this many bytes (on the "
                               "emulated core when the device has one)", min=512, max=1 << 30, unit="B",
@@ -47,6 +47,8 @@ class ChannelParams:
     instructions_budget: int = param(0, "cut until one inference takes at most this many instructions on the "
                                      "device's emulated core", min=1000, max=2_000_000_000, unit="instructions",
                                      special={0: "no budget"})
+    spatial: bool = param(False, "budget mode: also crop the input's borders where a Flatten -> Dense reads "
+                          "the map (whole rows or columns of it; their mean contribution goes into the bias)")
     epochs: int = param(3, "fine-tuning epochs after the cut (0: none)", min=0, max=MAX_EPOCHS, unit="epochs")
     round_epochs: int = param(1, "budget mode: fine-tuning epochs of each round's winner before the next "
                               "round ranks channels again (0: none)", min=0, max=MAX_EPOCHS, unit="epochs")
@@ -245,6 +247,8 @@ class ChannelStep(Step):
                               rebuild=rebuild,
                               tune=lambda m, epochs: self._tune(m, model, ctx, epochs))
         else:
+            if p.spatial:
+                ctx.log("channels: spatial cropping is chosen by the budget mode; with a ratio it is not used")
             small = rebuild(model, analysis, choose(model, analysis, p, ctx))
         after_groups = {g.name: g.channels for g in analyse(small).groups}
         before, after = parameter_count(model), parameter_count(small)
@@ -252,10 +256,15 @@ class ChannelStep(Step):
                         "kept": int(after_groups.get(g.name, g.channels))} for g in analysis.groups}
         for name, c in cut.items():
             ctx.log(f"channels: group {name} ({', '.join(c['layers'])}): {c['channels']} -> {c['kept']} channels")
+        from core.steps.channel_crop import chain
+
+        cropped = chain(small).crop if chain(small) is not None else [0, 0, 0, 0]
+        if any(cropped):
+            ctx.log("channels: input borders cropped (top, bottom, left, right): " + ", ".join(map(str, cropped)))
         ctx.log(f"channels: {before:,} -> {after:,} parameters")
         self._tune(small, model, ctx, p.epochs)
         ctx.progress(Progress(self.name, "done", 1.0))
-        info = {"groups": cut, "params_before": before, "params_after": after, "path": path,
+        info = {"groups": cut, "params_before": before, "params_after": after, "path": path, "crop": cropped,
                 "left_whole": [list(x) for x in analysis.left_whole]}
         how = (f"flash<={p.flash_budget},arena<={p.arena_budget},instructions<={p.instructions_budget}"
                if path else str(p.keep))

@@ -203,7 +203,9 @@ def test_a_budget_run_lands_under_its_budget_on_tflm(reference_h5):
     path = cut.info["channels"]["path"]
     assert path[0]["flash"] > 12_000 and path[-1]["flash"] <= 12_000 and path[-1]["arena"] <= 7_000
     assert [r["channels"]["conv2d"] for r in path] == sorted((r["channels"]["conv2d"] for r in path), reverse=True)
-    data = convert(cut.model, "int8", ds, 100)
+    from core.steps.strip import strip
+
+    data = strip(convert(cut.model, "int8", ds, 100))
     assert len(data) <= 12_000 and check_tflm(data, verify=False).arena_total <= 7_000  # measured again
     assert any("round 1: conv2d" in line for line in lines)
     with pytest.raises(Exception, match="cannot reach the budget"):
@@ -231,3 +233,55 @@ def test_an_instructions_budget_is_met_on_the_emulated_core(reference_h5):
     t = result.variants[-1].metrics.target
     assert t.instructions <= 700_000 and t.arena_used <= 6_000  # measured again by the run, on the same core
     assert any("measuring on cortex-m4f" in line for line in lines)
+
+
+def _chain_cnn(functional: bool, matrix_input: bool = False):
+    k = keras()
+    shape = (16, 12) if matrix_input else (16, 12, 1)
+    layers = ([k.layers.Reshape((16, 12, 1), name="to_image")] if matrix_input else []) + [
+        k.layers.Conv2D(3, 3, name="conv")] + ([k.layers.BatchNormalization(name="bn")] if functional else []) + [
+        k.layers.ReLU(), k.layers.MaxPooling2D(name="pool"), k.layers.Conv2D(4, 3, name="conv2"),
+        k.layers.Flatten(name="flat"), k.layers.Dense(5, name="out")]
+    if not functional:
+        return k.Sequential([k.layers.InputLayer(shape)] + layers)
+    x = inp = k.Input(shape)
+    for layer in layers:
+        x = layer(x)
+    return k.Model(inp, x)
+
+
+@pytest.mark.parametrize("functional, matrix_input", [(False, False), (True, False), (True, True)])
+def test_cropping_the_input_keeps_every_other_position_exact(functional, matrix_input):
+    """Two crops: the cut model equals the original with the removed map positions replaced by
+    their mean over the data (what the Dense's bias now holds), to float tolerance."""
+    from core.steps.channel_crop import chain, crop
+
+    model = _randomize(_chain_cnn(functional, matrix_input))
+    x = np.random.default_rng(2).uniform(0, 1, (40, *model.input_shape[1:])).astype(np.float32)
+    ch = chain(model)
+    assert ch.unit == 2 and ch.map_shape == (5, 3, 4)  # (16-2)/2-2, (12-2)/2-2
+    once = crop(model, ch, "top", x)
+    twice = crop(once, chain(once), "right", x)
+    assert chain(twice).crop == [2, 0, 0, 2] and chain(twice).map_shape == (4, 2, 4)
+    assert twice.input_shape == model.input_shape  # the crop is inside: the firmware's input is unchanged
+    k = keras()
+    maps = k.Model(model.inputs, model.get_layer("flat").input).predict(x, verbose=0)
+    expected = maps.copy()
+    expected[:, 0] = maps.mean(axis=0)[0]
+    expected[:, :, -1] = maps.mean(axis=0)[:, -1]
+    w, b = model.get_layer("out").get_weights()
+    np.testing.assert_allclose(twice.predict(x, verbose=0), expected.reshape(len(x), -1) @ w + b, rtol=1e-4, atol=1e-5)
+    assert [g.name for g in analyse(twice).groups] == ["conv", "conv2"]  # channels still cut after a crop
+
+
+def test_only_a_plain_valid_chain_is_cropped():
+    from core.steps.channel_crop import chain
+
+    k = keras()
+    same = k.Sequential([k.layers.InputLayer((8, 8, 1)), k.layers.Conv2D(2, 3, padding="same"), k.layers.Flatten(),
+                         k.layers.Dense(2)])
+    gap = k.Sequential([k.layers.InputLayer((8, 8, 1)), k.layers.Conv2D(2, 3), k.layers.GlobalAveragePooling2D(),
+                        k.layers.Dense(2)])
+    odd = k.Sequential([k.layers.InputLayer((9, 9, 1)), k.layers.Conv2D(2, 3), k.layers.MaxPooling2D(),
+                        k.layers.Flatten(), k.layers.Dense(2)])  # 7 rows into a 2x2 pool: one is dropped
+    assert chain(same) is None and chain(gap) is None and chain(odd) is None
