@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.analysis.schema import op_name, tflite_schema
+from core.analysis.tflite_writer import drop_unused
 
 FORMS = ("conv", "depthwise", "s2d", "pairs")
 
@@ -96,7 +97,7 @@ def rewrite(model, site: Site, form: str):
     model = copy.deepcopy(model)
     if form == site.form:
         return model
-    return tidy(_rewrite(model, site, form))
+    return drop_unused(_rewrite(model, site, form))
 
 
 def _rewrite(model, site: Site, form: str):
@@ -205,35 +206,6 @@ def _space_to_depth(model, site: Site, w, scales, zeros, act):
                    fusedActivationFunction=pool.builtinOptions.fusedActivationFunction))
     del sg.operators[site.pool]  # after the conv: removing it first keeps site.op valid
     sg.operators[site.op:site.op + 1] = new
-    return model
-
-
-def tidy(model):
-    """Drop the tensors no operator or graph edge uses any more, and the buffers no tensor or
-    metadata entry points at (buffer 0, the empty sentinel, stays first)."""
-    sg = model.subgraphs[0]
-    used = {t for op in sg.operators for t in list(op.inputs) + list(op.outputs) if t >= 0}
-    used |= set(sg.inputs) | set(sg.outputs)
-    keep = sorted(used)
-    remap = {old: new for new, old in enumerate(keep)}
-    sg.tensors = [sg.tensors[i] for i in keep]
-    for op in sg.operators:
-        op.inputs = [remap[t] if t >= 0 else t for t in op.inputs]
-        op.outputs = [remap[t] for t in op.outputs]
-    sg.inputs, sg.outputs = [remap[t] for t in sg.inputs], [remap[t] for t in sg.outputs]
-    for sd in model.signatureDefs or []:
-        for tm in list(sd.inputs or []) + list(sd.outputs or []):
-            tm.tensorIndex = remap[tm.tensorIndex]
-    refs = {0} | {t.buffer for s in model.subgraphs for t in s.tensors}
-    refs |= {m.buffer for m in model.metadata or []}
-    order = sorted(refs)
-    bmap = {old: new for new, old in enumerate(order)}
-    model.buffers = [model.buffers[i] for i in order]
-    for s in model.subgraphs:
-        for t in s.tensors:
-            t.buffer = bmap[t.buffer]
-    for m in model.metadata or []:
-        m.buffer = bmap[m.buffer]
     return model
 
 

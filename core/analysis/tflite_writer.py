@@ -24,3 +24,33 @@ def to_bytes(model) -> bytes:
         aligner.align_tflite_model(src, dst)
         with open(dst, "rb") as f:
             return f.read()
+
+
+def drop_unused(model, tensors: bool = True):
+    """Drop the tensors no operator or graph edge uses any more (unless `tensors` is False: an
+    offline memory plan indexes them), and the buffers no tensor or metadata entry points at
+    (buffer 0, the empty sentinel, stays first)."""
+    sg = model.subgraphs[0]
+    used = {t for op in sg.operators for t in list(op.inputs) + list(op.outputs) if t >= 0}
+    used |= set(sg.inputs) | set(sg.outputs)
+    keep = sorted(used) if tensors else list(range(len(sg.tensors)))
+    remap = {old: new for new, old in enumerate(keep)}
+    sg.tensors = [sg.tensors[i] for i in keep]
+    for op in sg.operators:
+        op.inputs = [remap[t] if t >= 0 else t for t in op.inputs]
+        op.outputs = [remap[t] for t in op.outputs]
+    sg.inputs, sg.outputs = [remap[t] for t in sg.inputs], [remap[t] for t in sg.outputs]
+    for sd in model.signatureDefs or []:
+        for tm in list(sd.inputs or []) + list(sd.outputs or []):
+            tm.tensorIndex = remap[tm.tensorIndex]
+    refs = {0} | {t.buffer for s in model.subgraphs for t in s.tensors}
+    refs |= {m.buffer for m in model.metadata or []}
+    order = sorted(refs)
+    bmap = {old: new for new, old in enumerate(order)}
+    model.buffers = [model.buffers[i] for i in order]
+    for s in model.subgraphs:
+        for t in s.tensors:
+            t.buffer = bmap[t.buffer]
+    for m in model.metadata or []:
+        m.buffer = bmap[m.buffer]
+    return model

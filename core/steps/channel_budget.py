@@ -11,6 +11,8 @@ fine-tuning comes after.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +56,12 @@ def fit(model, p, ctx: Context, *, analyse, scorer, rebuild, tune) -> tuple[obje
                             "dataset (int8 conversion calibrates on it).")
     x = ds.x_train[-HELD_OUT:]
     y = ds.y_train[-HELD_OUT:] if len(ds.y_train) == len(ds.x_train) else None
+    # Rounds fine-tune on the rest, so the samples that score candidates stay unseen by the cuts'
+    # tuning (a set too small to spare them is tuned whole, and scores flatter then).
+    tuning = ctx
+    if len(ds.x_train) >= 2 * HELD_OUT:
+        rest = ds.y_train[:-HELD_OUT] if y is not None else ds.y_train
+        tuning = dataclasses.replace(ctx, dataset=dataclasses.replace(ds, x_train=ds.x_train[:-HELD_OUT], y_train=rest))
     reference = model.predict(x, verbose=0, batch_size=256)
     labelled = y is not None and ctx.task in (None, "classification") and reference.ndim == 2
 
@@ -112,7 +120,7 @@ def fit(model, p, ctx: Context, *, analyse, scorer, rebuild, tune) -> tuple[obje
                                 "(e.g. LUT compression for flash).")
         _, name, current_model, current = best
         if p.round_epochs:
-            tune(current_model, p.round_epochs)
+            tune(current_model, p.round_epochs, tuning)
             current.quality = quality(current_model)
         analysis = analyse(current_model)
         path.append(_row(rnd, name, analysis, current))

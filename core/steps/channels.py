@@ -245,7 +245,7 @@ class ChannelStep(Step):
 
             small, path = fit(model, p, ctx, analyse=analyse, scorer=lambda m: scorer(m, p.importance, ctx),
                               rebuild=rebuild,
-                              tune=lambda m, epochs: self._tune(m, model, ctx, epochs))
+                              tune=lambda m, epochs, c: self._tune(m, model, c, epochs))
         else:
             if p.spatial:
                 ctx.log("channels: spatial cropping is chosen by the budget mode; with a ratio it is not used")

@@ -21,11 +21,13 @@ class StripParams:
     names: bool = param(True, "drop tensor and subgraph names (TFLM addresses tensors by index)")
     signatures: bool = param(True, "drop signature definitions")
     metadata: bool = param(True, "drop converter metadata (offline memory plans are kept)")
+    shapes: bool = param(True, "drop shape signatures (LiteRT's dynamic batch; TFLM reads the plain shapes) and "
+                         "the converter's empty buffer per activation (they share the empty buffer 0)")
 
 
-def strip(data: bytes, names=True, signatures=True, metadata=True) -> bytes:
+def strip(data: bytes, names=True, signatures=True, metadata=True, shapes=True) -> bytes:
     from core.analysis.tflite_reader import read_model
-    from core.analysis.tflite_writer import to_bytes
+    from core.analysis.tflite_writer import drop_unused, to_bytes
 
     model = read_model(data)
     if names:
@@ -44,6 +46,15 @@ def strip(data: bytes, names=True, signatures=True, metadata=True) -> bytes:
                 model.buffers[m.buffer].data = None  # keep the index valid, drop the bytes
         model.metadata = kept
         model.description = None
+    if shapes and len(model.subgraphs) == 1:
+        for t in model.subgraphs[0].tensors:
+            t.shapeSignature = None
+            data = model.buffers[t.buffer].data if t.buffer else None
+            if t.buffer and (data is None or len(data) == 0):
+                t.buffer = 0
+        from core.analysis.offline_plan import read_plan
+
+        drop_unused(model, tensors=read_plan(model) is None)  # a plan is indexed by tensor
     return to_bytes(model)
 
 
@@ -56,7 +67,7 @@ class StripStep(Step):
 
     def run(self, artifact, ctx: Context) -> list:
         p = self.params
-        out = strip(artifact.data, p.names, p.signatures, p.metadata)
+        out = strip(artifact.data, p.names, p.signatures, p.metadata, p.shapes)
         ctx.log(f"strip: {len(artifact.data):,} -> {len(out):,} bytes")
         ctx.progress(Progress(self.name, "done", 1.0))
         return [artifact.derive(kind=TFLITE, name="stripped", step="strip", data=out,

@@ -52,8 +52,13 @@ def test_strip_removes_names_and_keeps_outputs(clustered_int8, adapted_mnist):
     assert len(out.data) < len(clustered_int8.data) - 500
     model = read_model(out.data)
     assert all(not t.name for t in model.subgraphs[0].tensors) and not model.signatureDefs
+    sg = model.subgraphs[0]
+    assert all(t.shapeSignature is None for t in sg.tensors)
+    assert len(model.buffers) == 1 + len({t.buffer for t in sg.tensors if t.buffer})  # one empty buffer, shared
     x = check_inputs(clustered_int8.data, adapted_mnist, n=16)
     np.testing.assert_array_equal(tflm_outputs(out.data, x), tflm_outputs(clustered_int8.data, x))
+    kept = StripStep(shapes=False).run(clustered_int8, Context())[0]
+    assert len(out.data) < len(kept.data)
 
 
 def test_per_layer_match_shows_decode_as_added_and_keeps_the_dense_layer(clustered_int8, adapted_mnist):
