@@ -150,11 +150,12 @@ def _candidates(model, analysis, p, score, rebuild, x):
         kept[g.name] = np.sort(np.argsort(score(g), kind="stable")[cut:])
         yield g.name, (lambda kept=kept: rebuild(model, analysis, kept))
     if getattr(p, "spatial", False):
-        from core.steps.channel_crop import chain, crop, sides
+        from core.steps.channel_crop import chain, crop, removed_variance, sides
 
         ch = chain(model)
         for side in sides(ch) if ch is not None else []:
-            yield f"crop {side}", (lambda side=side: crop(model, ch, side, x))
+            if removed_variance(ch, side, x) <= p.crop_variance / 100:
+                yield f"crop {side}", (lambda side=side: crop(model, ch, side, x))
 
 
 def _share(before: Measured, after: Measured, p) -> float:

@@ -96,6 +96,18 @@ def sides(ch: Chain) -> list[str]:
     return [s for s in SIDES if (h if s in ("top", "bottom") else w) > 1]
 
 
+def removed_variance(ch: Chain, side: str, x: np.ndarray) -> float:
+    """The share of the inputs' variance (summed over pixels) outside the window left after
+    cropping `side` once more: what the crop would throw away of what the data says."""
+    var = x.reshape(len(x), x.shape[1], x.shape[2], -1).var(axis=0).sum(axis=-1)
+    t, b, left, right = ch.crop
+    step = {"top": (ch.unit, 0, 0, 0), "bottom": (0, ch.unit, 0, 0), "left": (0, 0, ch.unit, 0),
+            "right": (0, 0, 0, ch.unit)}[side]
+    t, b, left, right = t + step[0], b + step[1], left + step[2], right + step[3]
+    total = float(var.sum()) or 1.0
+    return 1.0 - float(var[t:var.shape[0] - b, left:var.shape[1] - right].sum()) / total
+
+
 def crop(model, ch: Chain, side: str, x: np.ndarray):
     """A new model with the input cropped by one map position on `side`; the Dense's rows for the
     removed positions are gone and their mean contribution over `x` is in its bias."""

@@ -285,3 +285,17 @@ def test_only_a_plain_valid_chain_is_cropped():
     odd = k.Sequential([k.layers.InputLayer((9, 9, 1)), k.layers.Conv2D(2, 3), k.layers.MaxPooling2D(),
                         k.layers.Flatten(), k.layers.Dense(2)])  # 7 rows into a 2x2 pool: one is dropped
     assert chain(same) is None and chain(gap) is None and chain(odd) is None
+
+
+def test_the_budget_crops_only_what_the_data_leaves_empty():
+    """removed_variance: a border the inputs never vary in costs nothing; one they do, its share."""
+    from core.steps.channel_crop import chain, removed_variance
+
+    model = _chain_cnn(False)
+    ch = chain(model)
+    rng = np.random.default_rng(0)
+    centre = np.zeros((64, 16, 12, 1), np.float32)
+    centre[:, 4:12, 2:10] = rng.uniform(0, 1, (64, 8, 8, 1))
+    assert removed_variance(ch, "top", centre) == 0.0 and removed_variance(ch, "left", centre) == 0.0
+    noisy = rng.uniform(0, 1, (64, 16, 12, 1)).astype(np.float32)
+    assert removed_variance(ch, "top", noisy) == pytest.approx(2 / 16, abs=0.02)  # two of 16 rows
