@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QInputDialog,
-                               QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QInputDialog, QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from app.devices import DEVICES, Device
 from app.qt_sequence import SequenceWidget
@@ -167,6 +167,15 @@ class SetupPanel(QWidget):
         box.addLayout(row)
         box.addWidget(self.target_label)
         form.addRow("Target", box)
+        self.latency = QDoubleSpinBox()
+        self.latency.setRange(0.0, 100_000.0)
+        self.latency.setDecimals(2)
+        self.latency.setSuffix(" ms")
+        self.latency.setSpecialValueText("none")
+        self.latency.setToolTip("Fit the device: the longest one inference may take on the device's clock. "
+                                "Needs an emulated core; counted as instructions at one per cycle (an estimate: "
+                                "the Target tab shows the timing model's).")
+        form.addRow("Latency budget", self.latency)
 
     # ---------------------------------------------------------------- widgets -> setup
     def _read(self, *_) -> None:
@@ -397,12 +406,20 @@ class SetupPanel(QWidget):
         d = self.setup.device
         steps = {st["name"]: st for st in self.sequence.recipeSteps()}
         params = dict(steps.get("channels", {}).get("params", {}), flash_budget=int(d.flash), arena_budget=int(d.ram))
+        ms, latency = self.latency.value(), ""
+        params["instructions_budget"] = 0  # the budgets are the device's: no latency unless one is set
+        if ms > 0 and d.target and d.clock_mhz and self.setup.target != "none":
+            params["instructions_budget"] = max(1000, int(ms * d.clock_mhz * 1000))  # one instruction per cycle
+            latency = (f", and {params['instructions_budget']:,} instructions ({ms:g} ms at {d.clock_mhz} MHz, one "
+                       "instruction per cycle: an estimate)")
+        elif ms > 0:
+            latency = "; the latency budget needs an emulated core for this device, so it is not used"
         steps["channels"] = {"name": "channels", "params": params}
         steps.setdefault("quantize", {"name": "quantize", "params": {"modes": ["int8"]}})
         steps.setdefault("strip", {"name": "strip", "params": {}})  # the budget counts the stripped file
         self.sequence.setRecipeSteps(list(steps.values()))
         self.status.setText(f"Channel pruning will cut until the int8 model fits {d.flash:,} B of flash and a "
-                            f"{d.ram:,} B arena ({d.name}): press Run.")
+                            f"{d.ram:,} B arena ({d.name}){latency}: press Run.")
 
     def _show_calibration(self) -> None:
         """The panel's calibration mirrors the quantize step's; it matters only without data."""

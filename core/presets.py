@@ -61,9 +61,10 @@ PRESETS: dict[str, Preset] = {p.id: p for p in [
             _q("int8"), {"name": "strip", "params": {}}, {"name": "compress", "params": {}}]),
     Preset("fit-small", "Fit a small MCU (8 KB flash, 4 KB arena), no compression",
            "Channel pruning until the int8 model fits 8 KB of flash and a 4 KB TFLM arena (measured "
-           "each round), fine-tuned; then QAT, integer-only int8, the graph step and strip. Flash, "
-           "arena and instructions all fall, with no decoded weights in RAM.",
-           [{"name": "channels", "params": {"flash_budget": 8192, "arena_budget": 4096, "epochs": 15}},
+           "each round; empty input borders may be cropped too), fine-tuned; then QAT, integer-only "
+           "int8, the graph step (faster operator forms where the device's core is emulated) and strip. "
+           "Flash, arena and instructions all fall, with no decoded weights in RAM.",
+           [{"name": "channels", "params": {"flash_budget": 8192, "arena_budget": 4096, "epochs": 15, "spatial": True}},
             {"name": "qat", "params": {}}, _q("int8"), {"name": "graph", "params": {}}, {"name": "strip", "params": {}}]),
 ]}
 

@@ -49,7 +49,7 @@ class ChannelParams:
                                      special={0: "no budget"})
     spatial: bool = param(False, "budget mode: also crop the input's borders where a Flatten -> Dense reads "
                           "the map (whole rows or columns of it; their mean contribution goes into the bias)")
-    crop_variance: float = param(1.0, "spatial: the cropped border may hold at most this share of the training "
+    crop_variance: float = param(2.0, "spatial: the cropped border may hold at most this share of the training "
                                  "inputs' variance (what the data says is there)", min=0.0, max=100.0, unit="%")
     epochs: int = param(3, "fine-tuning epochs after the cut (0: none)", min=0, max=MAX_EPOCHS, unit="epochs")
     round_epochs: int = param(1, "budget mode: fine-tuning epochs of each round's winner before the next "

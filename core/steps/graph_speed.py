@@ -48,11 +48,12 @@ class SiteReport:
         return asdict(self)
 
 
-def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, log=lambda line: None,
+def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, flash_growth: float = 0.0, log=lambda line: None,
              cancel=lambda: None) -> tuple[bytes, list, str]:
     """(model, per-site reports, why nothing was done or ""). `plan(bytes) -> bytes` is the memory
     pass the model gets afterwards; the returned model is unplanned (the caller plans it once).
-    `arena_growth` is the fraction of the starting form's target arena a faster form may add."""
+    `arena_growth` is the fraction of the starting form's target arena a faster form may add, and
+    `flash_growth` the fraction of the model's size (the original model's, for every site together)."""
     from core.analysis import conv_forms
     from core.analysis.tflite_reader import read_model
     from core.analysis.tflite_writer import to_bytes
@@ -66,6 +67,7 @@ def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, log=lamb
     if read_model(data).metadata and any(m.name == b"OfflineMemoryAllocation" for m in read_model(data).metadata):
         return data, [], "the model already carries an offline memory plan"
     reports, current = [], data
+    flash_allowed = int(len(plan(data)) * (1 + flash_growth))  # against the planned original, for all sites
     for original in sorted(found, key=lambda s: -s.op):
         cancel()
         site = next(s for s in conv_forms.sites(read_model(current)) if s.op == original.op)
@@ -77,12 +79,13 @@ def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, log=lamb
             cancel()
         start = next(r for r in runs if r.form == site.form)
         allowed = int(start.arena * (1 + arena_growth))
-        fit = [r for r in runs if r.exact and r.arena <= allowed]
+        fit = [r for r in runs if r.exact and r.arena <= allowed and r.flash <= flash_allowed]
         best = min(fit, key=lambda r: (r.instructions, r.form != site.form)) if fit else start
         for r in runs:
             if r is not best and not r.why:
                 r.why = ("not bit-identical" if not r.exact else
-                         f"arena {r.arena:,} B > {allowed:,} B allowed" if r.arena > allowed
+                         f"arena {r.arena:,} B > {allowed:,} B allowed" if r.arena > allowed else
+                         f"{r.flash:,} B > {flash_allowed:,} B allowed" if r.flash > flash_allowed
                          else f"{r.instructions:,} instructions, not fewer")
         current = models[best.form]
         report = SiteReport(_describe(read_model(data), original), site.form, best.form, _site_macs(data, original),
