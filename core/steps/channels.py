@@ -267,6 +267,8 @@ class ChannelStep(Step):
         self._tune(small, model, ctx, p.epochs)
         ctx.progress(Progress(self.name, "done", 1.0))
         info = {"groups": cut, "params_before": before, "params_after": after, "path": path, "crop": cropped,
+                # what later steps must not undo (the graph step's faster forms respect it)
+                "budget": {"flash": p.flash_budget or None, "arena": p.arena_budget or None} if path else None,
                 "left_whole": [list(x) for x in analysis.left_whole]}
         how = (f"flash<={p.flash_budget},arena<={p.arena_budget},instructions<={p.instructions_budget}"
                if path else str(p.keep))

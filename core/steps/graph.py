@@ -128,8 +128,10 @@ class GraphStep(Step):
         if p.speed:
             where = ctx.firmware.target if ctx.firmware is not None else "the target"
             ctx.progress(Progress(self.name, f"measuring operator forms on {where}", 0.05))
+            fitted = (artifact.info.get("channels") or {}).get("budget")  # a budget channel pruning met
             data, reports, why = speed_up(data, ctx.firmware, lambda d: optimize(d, p)[0],
-                                          arena_growth=p.arena_growth / 100, flash_growth=p.flash_growth / 100, log=ctx.log, cancel=ctx.cancel.check)
+                                          arena_growth=p.arena_growth / 100, flash_growth=p.flash_growth / 100,
+                                          budget=fitted, log=ctx.log, cancel=ctx.cancel.check)
             if why:
                 ctx.log(f"graph: operator forms not tried: {why}")
         faster = any(r.after != r.before for r in reports)

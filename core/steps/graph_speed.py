@@ -25,6 +25,7 @@ class FormRun:
     flash: int
     exact: bool
     why: str = ""  # why it was not kept, when it was not
+    stripped: int = 0  # flash once names and metadata are stripped: what a budget counts
 
 
 @dataclass
@@ -48,12 +49,13 @@ class SiteReport:
         return asdict(self)
 
 
-def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, flash_growth: float = 0.0, log=lambda line: None,
+def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, flash_growth: float = 0.0, budget=None, log=lambda line: None,
              cancel=lambda: None) -> tuple[bytes, list, str]:
     """(model, per-site reports, why nothing was done or ""). `plan(bytes) -> bytes` is the memory
     pass the model gets afterwards; the returned model is unplanned (the caller plans it once).
     `arena_growth` is the fraction of the starting form's target arena a faster form may add, and
-    `flash_growth` the fraction of the model's size (the original model's, for every site together)."""
+    `flash_growth` the fraction of the model's size (the original model's, for every site together).
+    `budget` ({"flash", "arena"}, bytes or None) is one an earlier step fitted: no form breaks it."""
     from core.analysis import conv_forms
     from core.analysis.tflite_reader import read_model
     from core.analysis.tflite_writer import to_bytes
@@ -79,13 +81,21 @@ def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, flash_gr
             cancel()
         start = next(r for r in runs if r.form == site.form)
         allowed = int(start.arena * (1 + arena_growth))
-        fit = [r for r in runs if r.exact and r.arena <= allowed and r.flash <= flash_allowed]
+        if budget and budget.get("arena"):
+            allowed = min(allowed, max(start.arena, budget["arena"]))
+        flash_cap = budget.get("flash") if budget else None  # counted stripped, as the budget was
+
+        def over_budget(r) -> bool:
+            return bool(flash_cap) and r.stripped > max(flash_cap, start.stripped)
+
+        fit = [r for r in runs if r.exact and r.arena <= allowed and r.flash <= flash_allowed and not over_budget(r)]
         best = min(fit, key=lambda r: (r.instructions, r.form != site.form)) if fit else start
         for r in runs:
             if r is not best and not r.why:
                 r.why = ("not bit-identical" if not r.exact else
                          f"arena {r.arena:,} B > {allowed:,} B allowed" if r.arena > allowed else
-                         f"{r.flash:,} B > {flash_allowed:,} B allowed" if r.flash > flash_allowed
+                         f"{r.flash:,} B > {flash_allowed:,} B allowed" if r.flash > flash_allowed else
+                         f"{r.stripped:,} B stripped > the {flash_cap:,} B budget" if over_budget(r)
                          else f"{r.instructions:,} instructions, not fewer")
         current = models[best.form]
         report = SiteReport(_describe(read_model(data), original), site.form, best.form, _site_macs(data, original),
@@ -113,7 +123,10 @@ def _measure(original: bytes, cand: bytes, planned: bytes, site, form: str, firm
     ops = _site_ops(read_model(cand), read_model(planned), site, form)
     site_instr = sum(c.instructions for c in result.ops if c.index in ops)
     why = "" if exact else (problem or "the emulated core's outputs differ from the host TFLM's")
-    return FormRun(form, result.instructions, site_instr, result.arena_used, len(planned), exact, why)
+    from core.steps.strip import strip
+
+    return FormRun(form, result.instructions, site_instr, result.arena_used, len(planned), exact, why,
+                   len(strip(planned)))
 
 
 def _site_ops(cand_model, planned_model, site, form: str) -> set:

@@ -123,3 +123,23 @@ def test_the_studys_cnn_runs_faster_on_the_m4f_with_outputs_unchanged():
     assert np.array_equal(after.outputs[0], before.outputs[0])
     assert np.array_equal(after.outputs[0].reshape(-1), tflm_outputs(out.data, x).reshape(-1))
     assert after.arena_used <= 1.10 * before.arena_used
+
+
+@needs_target
+@pytest.mark.timeout(1800)
+def test_a_faster_form_never_breaks_the_budget_channel_pruning_met():
+    """After channels fitted a flash budget, the graph step keeps to it: a form whose stripped
+    model is larger is measured and refused, named in the report."""
+    from core.steps.strip import strip
+    from core.target.build import firmware
+    from core.target.targets import get
+
+    fw = firmware(get("cortex-m4f"), "cmsis-nn")
+    data = shared_model("seed_cnn_fashion_int8.tflite").read_bytes()
+    cap = len(strip(data)) + 200  # room for the memory plan, not for space-to-depth's 4x filters
+    art = Artifact("tflite", "int8", "test", data=data, info={"channels": {"budget": {"flash": cap, "arena": None}}})
+    out = GraphStep().run(art, Context(firmware=fw))[0]
+    (report,) = out.info["graph"]["speed"]
+    s2d = next(r for r in report["runs"] if r["form"] == "s2d")
+    assert s2d["stripped"] > cap and "budget" in s2d["why"] and report["after"] != "s2d"
+    assert len(strip(out.data)) <= cap
