@@ -3,7 +3,8 @@
 The search uses these to stop a trial that its device budget already rules out (core/search/run.py):
 fine-tuning is most of a trial's time. Both bounds are strict lower bounds, never estimates:
 - flash: every Conv/Dense kernel weight is stored, at no fewer bits than the PTQ mode keeps
-  (8 for the integer modes and dynamic range, 16 for float16) or the LUT index bits of `compress`;
+  (8 for the integer modes and dynamic range, 16 for float16) or the LUT index bits of `compress`
+  (one bit where it may store a tensor sparse: its bitmap);
   pruning and clustering change values, not how many are stored; biases, the flatbuffer and
   metadata only add to it.
 - RAM: the arena holds every activation tensor at some point; none is smaller than its elements
@@ -32,10 +33,11 @@ def lower_bounds(model, steps: list[dict]) -> tuple[int, int] | None:
     mode = modes[0]
     bits = WEIGHT_BITS[mode]
     compress = next((s for s in steps if s["name"] == "compress"), None)
-    if compress is not None and compress["params"].get("index_bits"):
+    storage = compress["params"].get("storage", "auto") if compress is not None else None
+    if storage == "lut" and compress["params"].get("index_bits"):
         bits = min(bits, int(compress["params"]["index_bits"]))
     elif compress is not None:
-        bits = 1  # the bits are chosen per tensor from its values: at least one
+        bits = 1  # LUT bits chosen per tensor, or sparse storage's bitmap: at least one per weight
     weights = sum(int(np.prod(w.shape)) for layer in model.layers if type(layer).__name__ in KERNELS
                   for w in layer.weights[:1])
     largest = 0

@@ -70,6 +70,11 @@ def test_pruned_reference_is_stored_sparse_in_under_45_percent_of_int8(pruned_in
     assert info["arena_added"] > 0 and info["decoded_bytes"] == 20_280
     x = check_inputs(pruned_int8.data, adapted_mnist)
     np.testing.assert_array_equal(tflm_outputs(out.data, x), tflm_outputs(pruned_int8.data, x))
+    from core.search.bounds import lower_bounds
+
+    steps = [{"name": "prune", "params": {}}, {"name": "quantize", "params": {"modes": ["int8"]}},
+             {"name": "compress", "params": {"index_bits": 4}}]  # auto storage: sparse beats 4-bit tables
+    assert lower_bounds(trained_reference.model, steps)[0] <= len(out.data)  # the search's bound still holds
     lut = CompressStep(storage="lut").run(pruned_int8, Context(dataset=adapted_mnist))[0]
     assert len(lut.data) > len(out.data)  # auto took the smaller: a table of ~100 values saves little
 
