@@ -86,3 +86,24 @@ def test_sparse_storage_needs_pruning_first():
         {"name": "quantize", "params": {"modes": ["int8"]}}, {"name": "compress", "params": {"storage": "sparse"}}]})
     with pytest.raises(Exception, match="prune"):
         bad.sequence().validate("keras")
+
+
+@pytest.mark.skipif(not __import__("core.target.toolchain", fromlist=["available"]).available()
+                    and not __import__("os").environ.get("TINYOPT_REQUIRE_TARGET"),
+                    reason="the Arm toolchain and QEMU are not installed (make setup-target)")
+@pytest.mark.timeout(1800)  # the first target test on a machine builds TFLM for the core
+def test_the_sparse_model_runs_on_the_emulated_m4f_with_the_hosts_outputs(pruned_int8, adapted_mnist):
+    from core.measure.tflm_check import tflm_outputs
+    from core.steps.base import Context
+    from core.steps.compress import CompressStep, check_inputs
+    from core.target.build import firmware
+    from core.target.measure import run
+    from core.target.targets import get
+
+    out = CompressStep().run(pruned_int8, Context(dataset=adapted_mnist))[0]
+    x = check_inputs(pruned_int8.data, adapted_mnist, n=4)  # LiteRT cannot open DECODE: quantize as before
+    result = run(out.data, x, firmware(get("cortex-m4f"), "cmsis-nn"))
+    host = tflm_outputs(out.data, x)
+    np.testing.assert_array_equal(result.outputs[0].reshape(host.shape), host)
+    decode = [op for op in result.ops if "DECODE" in op.op]
+    assert decode and all(op.instructions > 0 for op in decode)  # the cost of decoding, every inference
