@@ -117,12 +117,16 @@ def _rewrite(model, site: Site, form: str):
     return _space_to_depth(model, site, weights, scales, zeros, act)
 
 
-def _pairs(model, site: Site, w, scales, zeros, act):
-    schema = tflite_schema()
+def _site_tensors(model, site: Site):
+    """(schema, subgraph, operator, input index, output index, input, output) of the site."""
     sg = model.subgraphs[0]
     op = sg.operators[site.op]
-    x_index, y_index = op.inputs[0], op.outputs[0]
-    x, y = sg.tensors[x_index], sg.tensors[y_index]
+    return (tflite_schema(), sg, op, op.inputs[0], op.outputs[0], sg.tensors[op.inputs[0]],
+            sg.tensors[op.outputs[0]])
+
+
+def _pairs(model, site: Site, w, scales, zeros, act):
+    schema, sg, op, x_index, y_index, x, y = _site_tensors(model, site)
     c, (kh, kw) = site.channels, site.kernel
     h, wd = x.shape[1], x.shape[2]
     ho, wo = y.shape[1], y.shape[2]
@@ -162,11 +166,7 @@ def _replicated_bias(model, sg, op, c: int, times: int) -> list:
 
 
 def _space_to_depth(model, site: Site, w, scales, zeros, act):
-    schema = tflite_schema()
-    sg = model.subgraphs[0]
-    op = sg.operators[site.op]
-    x_index, y_index = op.inputs[0], op.outputs[0]
-    x, y = sg.tensors[x_index], sg.tensors[y_index]
+    schema, sg, op, x_index, y_index, x, y = _site_tensors(model, site)
     c, (kh, kw) = site.channels, site.kernel
     h, wd = x.shape[1], x.shape[2]
     ho, wo = y.shape[1] // 2, y.shape[2] // 2
