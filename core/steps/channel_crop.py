@@ -62,8 +62,8 @@ def chain(model) -> Chain | None:
             after, needs_channel_axis = name, False
             continue
         if flatten is not None:
-            if cls != "Dense" or inputs != [flatten]:
-                return None
+            if cls != "Dense" or inputs != [flatten] or not cfg.get("use_bias", True):
+                return None  # without a bias, the removed rows' mean contribution has nowhere to go
             layer = model.get_layer(flatten)
             _, fh, fw, fc = layer.input_shape
             return Chain(flatten, name, unit, (int(fh), int(fw), int(fc)), crop, after)

@@ -73,11 +73,16 @@ def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, flash_gr
     for original in sorted(found, key=lambda s: -s.op):
         cancel()
         site = next(s for s in conv_forms.sites(read_model(current)) if s.op == original.op)
-        runs, models = [], {}
+        runs, models = [], {site.form: current}  # the form it has is always there to fall back on
         for form in site.forms:
-            cand = current if form == site.form else to_bytes(conv_forms.rewrite(read_model(current), site, form))
+            try:
+                cand = current if form == site.form else to_bytes(conv_forms.rewrite(read_model(current), site, form))
+                planned = plan(cand)
+            except Exception as exc:  # a form we cannot write for this model is a form not taken
+                runs.append(FormRun(form, 0, 0, 0, 0, False, f"could not be written: {type(exc).__name__}: {exc}"))
+                continue
             models[form] = cand
-            runs.append(_measure(data, cand, plan(cand), site, form, firmware))
+            runs.append(_measure(data, cand, planned, site, form, firmware))
             cancel()
         start = next(r for r in runs if r.form == site.form)
         allowed = int(start.arena * (1 + arena_growth))
