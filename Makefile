@@ -36,6 +36,10 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# onnx2tf 1.29.24 is the last release for Python 3.11; its exact pins (tensorflow 2.19, numpy
+	# 1.26, onnx 1.19) cannot sit beside TF 2.21, so it goes in without them: its runtime deps are
+	# pinned in pyproject.toml.
+	$(PY) -m pip install --quiet --no-deps onnx2tf==1.29.24
 	touch $(STAMP)
 
 # The window, with the reference CNN (trained on first use, then cached) and the default sequence.

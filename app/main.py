@@ -10,7 +10,7 @@ import time
 
 def _parser():
     p = argparse.ArgumentParser(prog="tinyopt", description="TinyOpt Studio desktop app")
-    p.add_argument("model", nargs="?", help="a model to open (.h5, .keras, SavedModel folder, .tflite)")
+    p.add_argument("model", nargs="?", help="a model to open (.h5, .keras, SavedModel folder, .tflite, .onnx)")
     p.add_argument("--recipe", help="a recipe.json to load into the sequence panel")
     p.add_argument("--smoke-test", metavar="PNG", help="load the model (or the reference CNN), save a "
                    "screenshot of the window to PNG and exit (used by make package-check)")

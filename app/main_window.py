@@ -28,7 +28,7 @@ from app.trust_dialog import ask_trust
 from app.variants import CompareViews, Variants
 
 APP_NAME = "TinyOpt Studio"
-MODEL_FILTER = "Models (*.h5 *.keras *.tflite);;All files (*)"
+MODEL_FILTER = "Models (*.h5 *.keras *.tflite *.onnx);;All files (*)"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
 

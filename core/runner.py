@@ -264,6 +264,13 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
             last = index == len(steps) - 1
             for head in heads:
                 try:
+                    if step.takes == step.gives == "keras" and "onnx" in head.info:
+                        from core.errors import SequenceError
+
+                        raise SequenceError(
+                            f"{step.title}: {Path(head.source).name} was converted from ONNX into TensorFlow ops "
+                            "(TFOpLambda layers, weights held as constants), which the training steps cannot "
+                            "change yet. Quantize, graph, strip and compress work on it.")
                     if prefixes is not None and len(heads) == 1 and step.takes == step.gives == "keras":
                         outs = prefixes.run(step, head, ctx, prefixes.key(recipe, index))
                     else:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import sys
 
-PROBES = {"--tflm-probe": "core.probes.tflm_probe", "--litert-probe": "core.probes.litert_probe"}
+PROBES = {"--tflm-probe": "core.probes.tflm_probe", "--litert-probe": "core.probes.litert_probe",
+          "--onnx-probe": "core.probes.onnx_probe"}
 
 
 def main(argv=None) -> int:

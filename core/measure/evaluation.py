@@ -176,11 +176,19 @@ def tflm_dequantized_outputs(data: bytes, x: np.ndarray) -> np.ndarray | None:
     return out
 
 
+def batch_for(model, wanted: int = 256) -> int:
+    """The batch to run `model` with: `wanted`, or 1 for a model built for a batch of one (a
+    converted ONNX model: onnx2tf bakes the batch into its reshapes)."""
+    shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
+    return 1 if any(s and s[0] == 1 for s in shapes) else wanted
+
+
 def keras_outputs(model, x, batch_size: int = 256):
     """Outputs on `x` (an array, or one per input in canonical order for multi-input models): an
     array, or a list with one array per output (canonical order) for multi-output models."""
     from core.model.info import keras_io_order
 
+    batch_size = batch_for(model, batch_size)
     # Eager batches rather than predict(): no graph tracing, which holds Python's GIL for long
     # stretches and would freeze the GUI thread beside it.
     if not isinstance(x, list) and len(model.outputs) == 1:

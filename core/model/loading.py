@@ -17,14 +17,16 @@ from core.errors import LoadError, UnsafeModelError, setting
 
 KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
 TFLITE_SUFFIXES = (".tflite",)
-SUPPORTED = "Keras .h5/.keras, a SavedModel folder, or .tflite"
+ONNX_SUFFIXES = (".onnx",)
+SUPPORTED = "Keras .h5/.keras, a SavedModel folder, .tflite, or .onnx"
 
 TRUST_HINT = (f"Open it only if you trust where it came from: {setting('trust_model_code')} (a recipe "
               "file cannot grant this).")
 
 
-def load_model(path, *, trust_model_code: bool = False) -> Artifact:
-    """Load `path` (Keras .h5/.keras, SavedModel folder, or .tflite).
+def load_model(path, *, trust_model_code: bool = False, progress=lambda message: None) -> Artifact:
+    """Load `path` (Keras .h5/.keras, SavedModel folder, .tflite, or .onnx: converted to Keras by
+    onnx2tf in a child process, cached; core/model/onnx_import.py).
 
     Raises
     ------
@@ -39,13 +41,15 @@ def load_model(path, *, trust_model_code: bool = False) -> Artifact:
     if path.is_dir():
         return _load_savedmodel(path, trust_model_code)
     suffix = path.suffix.lower()
-    if suffix not in KERAS_SUFFIXES + TFLITE_SUFFIXES:
+    if suffix not in KERAS_SUFFIXES + TFLITE_SUFFIXES + ONNX_SUFFIXES:
         raise LoadError(f"{path.name}: unknown model format '{suffix or '(no extension)'}'. "
                         f"Open {SUPPORTED}.")
     if path.stat().st_size == 0:
         raise LoadError(f"{path.name}: the file is empty (0 bytes). Re-export or re-download it.")
     if suffix in TFLITE_SUFFIXES:
         return tflite_artifact(path.read_bytes(), name="original", source=str(path))
+    if suffix in ONNX_SUFFIXES:
+        return _load_onnx(path, progress)
     if suffix == ".keras":
         config = _keras_zip_config(path)
     else:
@@ -235,6 +239,16 @@ def _unknown_layers(config, k) -> list:
     custom = set(k.utils.get_custom_objects())
     return [(n, c) for n, c in _layer_entries(config, [])
             if not hasattr(k.layers, c) and c not in _BUILTIN_EXTRA and c not in custom]
+
+
+def _load_onnx(path: Path, progress) -> Artifact:
+    from core.model.onnx_import import onnx_to_keras
+
+    h5, info = onnx_to_keras(path, progress)
+    config = _h5_config(h5)
+    _check_config(path, config, False)  # onnx2tf writes TFOpLambda layers: TensorFlow ops, no code
+    art = _keras_load(h5, False, config)
+    return Artifact(kind=KERAS, name="original", source=str(path), model=art.model, info={"onnx": info})
 
 
 def _keras_load(path: Path, trust: bool, config=None) -> Artifact:

@@ -1,0 +1,133 @@
+"""Child-process entry for converting an ONNX model to Keras with onnx2tf.
+
+``python -m core.probes.onnx_probe MODEL.onnx OUT_DIR`` converts a copy of MODEL (onnx2tf rewrites
+its input in place) into OUT_DIR/model.h5, compares the Keras model with onnxruntime on random
+inputs, and prints one JSON line: ``{"ok": bool, "h5": path, "max_diff": float, "notes": [...],
+"error": str}``. A converter crash costs this process only; the parent names the file.
+
+The traps handled here, each seen with onnx2tf 1.29.24:
+- an old IR/opset is raised to opset 13 first (onnx2tf's ops expect it);
+- the batch is set to 1: onnx2tf bakes the batch into its reshapes (a dynamic one breaks TFLM's
+  RESHAPE, and a Keras model made from it still reshapes to 1), so the Keras side runs it one
+  sample at a time (core.measure.evaluation.batch_for);
+- a 3-D input (a sequence, not an image) keeps its layout: onnx2tf would transpose it as NCW;
+- nothing is downloaded: onnx2tf fetches a calibration sample for 3-channel images when asked
+  for integer outputs, which we never ask for; the network is closed in this process anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+from core.probes.isolation import die_with_parent
+
+OPSET = 13
+CHECK_SAMPLES = 4
+
+
+def _no_network() -> None:
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("tinyopt: the ONNX conversion does not use the network")
+
+    socket.create_connection = refuse
+    socket.socket.connect = refuse
+
+
+def prepare(model):
+    """The model with a batch of 1 and opset >= OPSET; and what was changed."""
+    import onnx
+    from onnx import version_converter
+
+    notes = []
+    opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    if opset < OPSET:
+        model = version_converter.convert_version(model, OPSET)
+        notes.append(f"opset {opset} raised to {OPSET}")
+    initializers = {i.name for i in model.graph.initializer}
+    for inp in model.graph.input:
+        if inp.name in initializers:
+            continue
+        dims = inp.type.tensor_type.shape.dim
+        if dims and (dims[0].dim_param or dims[0].dim_value != 1):
+            dims[0].Clear()
+            dims[0].dim_value = 1
+            notes.append(f"input {inp.name}: batch set to 1")
+    onnx.checker.check_model(model)
+    return model, notes
+
+
+def convert(src: str, out_dir: str) -> dict:
+    import numpy as np
+    import onnx
+    import onnx2tf
+    import onnxruntime as ort
+
+    from core.tf_env import keras
+
+    os.makedirs(out_dir, exist_ok=True)
+    model, notes = prepare(onnx.load(src))
+    work = os.path.join(out_dir, "model.onnx")
+    onnx.save(model, work)
+    initializers = {i.name for i in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    keep = [i.name for i in inputs if len(i.type.tensor_type.shape.dim) == 3]
+    if keep:
+        notes.append("sequence input(s) kept as they are: " + ", ".join(keep))
+    tf_dir = os.path.join(out_dir, "onnx2tf")
+    onnx2tf.convert(input_onnx_file_path=work, output_folder_path=tf_dir, output_h5=True, non_verbose=True,
+                    batch_size=1, keep_shape_absolutely_input_names=keep or None)
+    h5 = os.path.join(out_dir, "model.h5")
+    shutil.copy(os.path.join(tf_dir, "model_float32.h5"), h5)
+    shutil.rmtree(tf_dir, ignore_errors=True)
+    km = keras().models.load_model(h5, compile=False)
+    session = ort.InferenceSession(work, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for _ in range(CHECK_SAMPLES):
+        feeds = {i.name: rng.uniform(0, 1, [d.dim_value or 1 for d in i.type.tensor_type.shape.dim]).astype(np.float32)
+                 for i in inputs}
+        want = session.run(None, feeds)[0]
+        xs = [_layout(feeds[i.name], tuple(km.inputs[k].shape)) for k, i in enumerate(inputs)]
+        got = np.asarray(km.predict(xs if len(xs) > 1 else xs[0], verbose=0))
+        got = _layout(got, want.shape)
+        worst = max(worst, float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf"))
+    return {"ok": True, "h5": h5, "max_diff": worst, "notes": notes, "error": ""}
+
+
+def _layout(x, shape):
+    """`x` in the layout `shape` asks for: onnx2tf's Keras model takes NHWC where ONNX gives NCHW."""
+    import numpy as np
+
+    shape = tuple(int(d) if d is not None else 1 for d in shape)
+    if x.shape == shape:
+        return x
+    if x.ndim == 4 and (x.shape[0], x.shape[2], x.shape[3], x.shape[1]) == shape:
+        return np.transpose(x, (0, 2, 3, 1))
+    if x.ndim == 4 and (x.shape[0], x.shape[3], x.shape[1], x.shape[2]) == shape:
+        return np.transpose(x, (0, 3, 1, 2))
+    return x.reshape(shape) if x.size == int(np.prod(shape)) else x
+
+
+def main(argv=None) -> int:
+    die_with_parent()  # no address-space cap: TensorFlow alone maps more than a probe's 4 GB
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _no_network()
+    out = os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # onnx2tf prints tables and progress: keep them out of our JSON
+    try:
+        result = convert(argv[0], argv[1])
+    except Exception as exc:  # the parent turns it into a message naming the file
+        result = {"ok": False, "h5": "", "max_diff": None, "notes": [], "error": f"{type(exc).__name__}: {exc}"[:800]}
+    out.write(json.dumps(result) + "\n")
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
