@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 from pathlib import Path
 
 from core.errors import LoadError
@@ -60,10 +61,10 @@ def onnx_to_keras(path: Path, progress=lambda message: None) -> tuple[Path, dict
     try:
         proc = run_probe("core.probes.onnx_probe", "--onnx-probe", [str(path.resolve()), str(folder)],
                          timeout=TIMEOUT_S)
-    except TimeoutError:
+    except subprocess.TimeoutExpired:
         raise LoadError(f"{path.name}: the ONNX conversion did not finish within {TIMEOUT_S} s.") from None
-    except Exception as exc:  # subprocess.TimeoutExpired and friends
-        raise LoadError(f"{path.name}: the ONNX conversion did not finish ({type(exc).__name__}).") from None
+    except OSError as exc:
+        raise LoadError(f"{path.name}: the ONNX converter could not start: {exc}") from None
     lines = [line for line in proc.stdout.decode("utf-8", "replace").splitlines() if line.startswith("{")]
     if not lines:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from core.artifact import TFLITE
+from core.measure.identical import same_outputs
 from core.params import param
 from core.steps.base import Context, Progress, Step
-
-CHECK_SAMPLES = 16
 
 
 @dataclass
@@ -85,32 +82,6 @@ def optimize(data: bytes, p: GraphParams, log=lambda line: None) -> tuple[bytes,
         log(f"graph: offline plan ({how}) head {head:,} B vs TFLM's greedy {after.predicted_head:,} B")
     info.update(reordered=order != list(range(len(graph.ops))), offline_plan=use_plan)
     return to_bytes(model), info
-
-
-def same_outputs(a: bytes, b: bytes, seed: int = 0) -> str | None:
-    """None when both models give bit-identical outputs on TFLM and LiteRT, else what differs."""
-    from core.measure.evaluation import LiteRTRunner
-    from core.measure.tflm_check import tflm_outputs
-
-    ra, rb = LiteRTRunner(a), LiteRTRunner(b)
-    d = ra.inp
-    rng = np.random.default_rng(seed)
-    if np.issubdtype(d["dtype"], np.integer):
-        info = np.iinfo(d["dtype"])
-        x = rng.integers(info.min, info.max, (CHECK_SAMPLES, *d["shape"][1:]), endpoint=True).astype(d["dtype"])
-    else:
-        x = rng.uniform(-1, 1, (CHECK_SAMPLES, *d["shape"][1:])).astype(d["dtype"])
-    for sample in x:
-        outs = []
-        for r in (ra, rb):
-            r.interp.set_tensor(r.inp["index"], sample[None])
-            r.interp.invoke()
-            outs.append(r.interp.get_tensor(r.out["index"]).copy())
-        if not np.array_equal(*outs):
-            return "LiteRT outputs differ"
-    if not np.array_equal(tflm_outputs(a, x), tflm_outputs(b, x)):
-        return "TFLM outputs differ"
-    return None
 
 
 class GraphStep(Step):

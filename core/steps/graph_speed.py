@@ -90,8 +90,8 @@ def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, flash_gr
             allowed = min(allowed, max(start.arena, budget["arena"]))
         flash_cap = budget.get("flash") if budget else None  # counted stripped, as the budget was
 
-        def over_budget(r) -> bool:
-            return bool(flash_cap) and r.stripped > max(flash_cap, start.stripped)
+        def over_budget(r, cap=flash_cap, start=start) -> bool:
+            return bool(cap) and r.stripped > max(cap, start.stripped)
 
         fit = [r for r in runs if r.exact and r.arena <= allowed and r.flash <= flash_allowed and not over_budget(r)]
         best = min(fit, key=lambda r: (r.instructions, r.form != site.form)) if fit else start
@@ -113,8 +113,8 @@ def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, flash_gr
 def _measure(original: bytes, cand: bytes, planned: bytes, site, form: str, firmware) -> FormRun:
     from core.analysis.tflite_reader import read_model
     from core.errors import TinyOptError
+    from core.measure.identical import same_outputs
     from core.measure.tflm_check import tflm_outputs
-    from core.steps.graph import same_outputs
     from core.target.measure import run, sample_inputs
 
     problem = same_outputs(original, planned) if cand is not original else None
