@@ -136,7 +136,8 @@ def prepare(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
         if recipe.model == REFERENCE:
             original = reference_model(recipe, ctx)
         else:
-            original = load_model(recipe.model, trust_model_code=trust_model_code)
+            original = load_model(recipe.model, trust_model_code=trust_model_code,
+                                  progress=lambda message: ctx.progress(Progress("load", message, None)))
     ds = None
     if recipe.data is not None:
         io = model_io(original)

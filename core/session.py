@@ -18,7 +18,7 @@ from core.artifact import Artifact
 from core.errors import ExportError, LoadError
 from core.recipe import REFERENCE, Recipe
 from core.runner import RunResult, Variant, reference_model, reference_source, run_recipe
-from core.steps.base import Context
+from core.steps.base import Context, Progress
 
 
 class Session:
@@ -65,7 +65,8 @@ class Session:
         if self.recipe.model == REFERENCE:
             art = reference_model(self.recipe, ctx)
         else:
-            art = load_model(self.recipe.model, trust_model_code=self.trust_model_code)
+            art = load_model(self.recipe.model, trust_model_code=self.trust_model_code,
+                             progress=lambda message: ctx.progress(Progress("load", message, None)))
         self.original, self.result, self.found = art, None, {}
         return art
 
