@@ -48,9 +48,7 @@ def onnx_to_keras(path: Path, progress=lambda message: None) -> tuple[Path, dict
         raise LoadError(f"{path.name}: opening ONNX models needs onnx2tf, which is not installed here. "
                         "Run `make run` (it installs it), or convert the model to .tflite first.")
     data = path.read_bytes()
-    if not data or b"\x08" not in data[:64]:
-        raise LoadError(f"{path.name}: not an ONNX model (it does not start like an ONNX protobuf). "
-                        "Export it again (torch.onnx.export).")
+    _check_readable(path, data)
     key = hashlib.sha256(data + version.encode()).hexdigest()[:24]
     folder = cache_dir() / key
     meta = folder / "conversion.json"
@@ -78,3 +76,19 @@ def onnx_to_keras(path: Path, progress=lambda message: None) -> tuple[Path, dict
     info = {"converter": f"onnx2tf {version}", "max_diff": result["max_diff"], "notes": result["notes"]}
     meta.write_text(json.dumps(info))
     return folder / "model.h5", info
+
+
+def _check_readable(path: Path, data: bytes) -> None:
+    """Refuse at once, in this process, what is not an ONNX model with a graph (parsing is safe:
+    a protobuf holds no code); the converter's child only ever sees a readable model."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        proto = onnx.load_model_from_string(data)
+    except (DecodeError, ValueError, RuntimeError):
+        raise LoadError(f"{path.name}: not an ONNX model (it cannot be read as one). Export it again "
+                        "(torch.onnx.export).") from None
+    if not proto.graph.node or not proto.graph.output:
+        raise LoadError(f"{path.name}: an ONNX file with no graph in it (no operators or outputs). "
+                        "Export the model again.")

@@ -54,7 +54,8 @@ def _bad(tmp_path, name, content: bytes):
     ("notes.tflite", b"hello, this is a text file\n" * 20, "looks like text"),
     ("random.h5", os.urandom(4096), "not a valid HDF5"),
     ("notes.keras", b"just text", "not a valid .keras"),
-    ("model.onnx", b"\x08\x07", "unknown model format"),
+    ("model.onnx", b"\x08\x07", "no graph in it"),
+    ("model.onnx", b"\xff\xfe garbage", "not an ONNX model"),
     ("model", b"\x08\x07", "unknown model format"),
 ])
 def test_bad_files_name_file_and_cause(tmp_path, name, content, words):
