@@ -107,3 +107,25 @@ def test_the_sparse_model_runs_on_the_emulated_m4f_with_the_hosts_outputs(pruned
     np.testing.assert_array_equal(result.outputs[0].reshape(host.shape), host)
     decode = [op for op in result.ops if "DECODE" in op.op]
     assert decode and all(op.instructions > 0 for op in decode)  # the cost of decoding, every inference
+
+
+@pytest.mark.skipif(not __import__("core.target.toolchain", fromlist=["available"]).available()
+                    and not __import__("os").environ.get("TINYOPT_REQUIRE_TARGET"),
+                    reason="the Arm toolchain and QEMU are not installed (make setup-target)")
+@pytest.mark.timeout(1800)
+def test_an_exported_package_with_sparse_weights_builds_and_runs_on_the_m4f(pruned_int8, adapted_mnist, tmp_path):
+    """The firmware package links the DECODE kernels: it builds, allocates at its declared arena
+    and gives the host TFLM's outputs in QEMU."""
+    from core.recipe import Recipe
+    from core.session import Session
+    from core.steps.base import Context
+    from core.steps.compress import CompressStep
+
+    out = CompressStep().run(pruned_int8, Context(dataset=adapted_mnist))[0]
+    path = tmp_path / "sparse.tflite"
+    path.write_bytes(out.data)
+    session = Session(Recipe(model=str(path), data=None))
+    session.load()
+    package = session.export("original", tmp_path / "export", target="cortex-m4f")
+    check = session.verify(package, "cortex-m4f")
+    assert check.builds and check.allocates and check.outputs_match and check.run_model_instructions > 0
