@@ -40,6 +40,9 @@ $(STAMP): pyproject.toml
 	# 1.26, onnx 1.19) cannot sit beside TF 2.21, so it goes in without them: its runtime deps are
 	# pinned in pyproject.toml.
 	$(PY) -m pip install --quiet --no-deps onnx2tf==1.29.24
+	# tf2onnx (tests only: an NHWC model exported from Keras) pins protobuf 3.20, which TF 2.21
+	# cannot use; its converter runs on what is already here.
+	$(PY) -m pip install --quiet --no-deps tf2onnx==1.17.0
 	touch $(STAMP)
 
 # The window, with the reference CNN (trained on first use, then cached) and the default sequence.

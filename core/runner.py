@@ -19,6 +19,7 @@ from core.errors import Cancelled, DataError, TinyOptError, setting
 from core.measure.evaluation import Metrics, evaluate_outputs
 from core.model.loading import load_model
 from core.model.info import model_io
+from core.model.onnx_import import training_block
 from core.recipe import REFERENCE, Recipe
 from core.steps.base import Context, Progress
 
@@ -265,13 +266,12 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
             last = index == len(steps) - 1
             for head in heads:
                 try:
-                    if step.takes == step.gives == "keras" and "onnx" in head.info:
+                    if step.takes == step.gives == "keras" and training_block(head.info.get("onnx")):
                         from core.errors import SequenceError
 
                         raise SequenceError(
-                            f"{step.title}: {Path(head.source).name} was converted from ONNX into TensorFlow ops "
-                            "(TFOpLambda layers, weights held as constants), which the training steps cannot "
-                            "change yet. Quantize, graph, strip and compress work on it.")
+                            f"{step.title}: {Path(head.source).name} was converted from ONNX, but "
+                            f"{training_block(head.info['onnx'])}. Quantize, graph, strip and compress work on it.")
                     if prefixes is not None and len(heads) == 1 and step.takes == step.gives == "keras":
                         outs = prefixes.run(step, head, ctx, prefixes.key(recipe, index))
                     else:

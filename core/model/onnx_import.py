@@ -6,8 +6,9 @@ naming the file; the outputs of the converted model are compared with onnxruntim
 largest difference is kept with the model.
 
 onnx2tf's Keras model computes with TFOpLambda layers (TensorFlow ops, no Python code), its weights
-held as constants: post-training quantization, the graph step and the TFLM measurements work on it;
-the training components (pruning, clustering, QAT, channel pruning) do not yet.
+held as constants. core/model/onnx_rebuild.py rebuilds it from standard Keras layers when every op
+maps, so the training components (pruning, clustering, QAT, channel pruning) work on it; otherwise
+the op-lambda model is kept for the post-training steps, and `training_block` names the op.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from core.errors import LoadError
 
 ONNX_SUFFIXES = (".onnx",)
 TIMEOUT_S = 900
-MAX_DIFF = 1e-3  # onnxruntime against the converted model, on inputs in 0..1: above it, it is said
+MAX_DIFF = 1e-3  # onnxruntime against the converted model, relative to the outputs' largest value
+FORMAT = "2"  # what the cache holds (2: the rebuilt model and its checks); a change converts again
 
 
 def converter_version() -> str:
@@ -49,11 +51,13 @@ def onnx_to_keras(path: Path, progress=lambda message: None) -> tuple[Path, dict
                         "Run `make run` (it installs it), or convert the model to .tflite first.")
     data = path.read_bytes()
     _check_readable(path, data)
-    key = hashlib.sha256(data + version.encode()).hexdigest()[:24]
+    key = hashlib.sha256(data + version.encode() + FORMAT.encode()).hexdigest()[:24]
     folder = cache_dir() / key
     meta = folder / "conversion.json"
     if meta.is_file() and (folder / "model.h5").is_file():
-        return folder / "model.h5", json.loads(meta.read_text())
+        info = json.loads(meta.read_text())
+        _check_diff(path, info)
+        return _model_file(folder, info), info
     progress(f"converting {path.name} with onnx2tf {version} (once; cached)")
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -73,9 +77,44 @@ def onnx_to_keras(path: Path, progress=lambda message: None) -> tuple[Path, dict
         raise LoadError(f"{path.name}: onnx2tf {version} could not convert it: {result.get('error', '')[:400]}. "
                         "Check that it exports with a fixed input shape (torch.onnx.export with a sample "
                         "of batch 1), or convert it to .tflite yourself.")
-    info = {"converter": f"onnx2tf {version}", "max_diff": result["max_diff"], "notes": result["notes"]}
+    info = {"converter": f"onnx2tf {version}", "notes": result["notes"],
+            **{k: result[k] for k in ("max_diff", "scale", "rebuilt", "blocked_by", "transposes")}}
     meta.write_text(json.dumps(info))
-    return folder / "model.h5", info
+    _check_diff(path, info)
+    return _model_file(folder, info), info
+
+
+def _model_file(folder: Path, info: dict) -> Path:
+    rebuilt = folder / "rebuilt.h5"
+    return rebuilt if info.get("rebuilt") and rebuilt.is_file() else folder / "model.h5"
+
+
+def _check_diff(path: Path, info: dict) -> None:
+    """Refuse a conversion whose outputs are not onnxruntime's, with the figure."""
+    limit = MAX_DIFF * max(1.0, info.get("scale") or 0.0)
+    if not info["max_diff"] <= limit:  # also NaN
+        raise LoadError(f"{path.name}: the converted model's outputs differ from onnxruntime's by "
+                        f"{info['max_diff']:.3g} (tolerance {limit:.3g}, on random inputs in 0..1): the "
+                        f"conversion is wrong, so the model is not opened. {info['converter']} made it; "
+                        "an export with another opset, or a .tflite made another way, may convert right.")
+
+
+def training_block(info: dict) -> str:
+    """Why the training steps cannot change this ONNX model ('' when they can)."""
+    if not info or info.get("rebuilt"):
+        return ""
+    return ("it was converted into TensorFlow ops (weights held as constants) that could not be rebuilt "
+            f"as Keras layers: {info.get('blocked_by') or 'unknown op'}")
+
+
+def describe(info: dict) -> str:
+    """One line for the model summary: converter, accuracy of the conversion, what it became."""
+    text = f"from ONNX by {info['converter']}, max |diff| against onnxruntime {info['max_diff']:.2g}"
+    text += "; rebuilt as Keras layers" if info.get("rebuilt") else "; post-training steps only"
+    moved = sum(b for _, b in info.get("transposes") or [])
+    if moved:
+        text += f"; {len(info['transposes'])} TRANSPOSE left (their outputs: {moved:,} B of int8 arena)"
+    return text
 
 
 def _check_readable(path: Path, data: bytes) -> None:
@@ -92,3 +131,24 @@ def _check_readable(path: Path, data: bytes) -> None:
     if not proto.graph.node or not proto.graph.output:
         raise LoadError(f"{path.name}: an ONNX file with no graph in it (no operators or outputs). "
                         "Export the model again.")
+    newest = onnx.defs.onnx_opset_version()
+    for o in proto.opset_import:
+        if o.domain in ("", "ai.onnx") and o.version > newest:
+            raise LoadError(f"{path.name}: it asks for ONNX opset {o.version}, newer than the {newest} this "
+                            f"onnx knows. Export it with opset {min(newest, 18)} (torch.onnx.export(..., "
+                            f"opset_version={min(newest, 18)})).")
+    for node in proto.graph.node:
+        if node.domain not in ("", "ai.onnx") or not _converts(node.op_type):
+            op = f"{node.domain}.{node.op_type}" if node.domain not in ("", "ai.onnx") else node.op_type
+            raise LoadError(f"{path.name}: operator {op} (node '{node.name or node.output[0]}') is not one "
+                            f"onnx2tf {converter_version()} converts. Export the model without it, or "
+                            "convert it to .tflite yourself.")
+
+
+def _converts(op_type: str) -> bool:
+    """onnx2tf has one module per ONNX operator it converts (onnx2tf/ops/<OpType>.py)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("onnx2tf")  # a top-level spec: found without importing onnx2tf (and TensorFlow)
+    folders = spec.submodule_search_locations if spec else None
+    return bool(folders) and op_type.isidentifier() and (Path(folders[0]) / "ops" / f"{op_type}.py").is_file()

@@ -22,6 +22,7 @@ import os
 import shutil
 import sys
 
+from core.model.onnx_rebuild import Unmapped, rebuild
 from core.probes.isolation import die_with_parent
 
 OPSET = 13
@@ -78,6 +79,10 @@ def convert(src: str, out_dir: str) -> dict:
     keep = [i.name for i in inputs if len(i.type.tensor_type.shape.dim) == 3]
     if keep:
         notes.append("sequence input(s) kept as they are: " + ", ".join(keep))
+    channels_last = [i.name for i in inputs if _channels_last(i)]
+    if channels_last:  # exported from TensorFlow (tf2onnx): already NHWC, onnx2tf would take H for C
+        keep += channels_last
+        notes.append("channels-last input(s) kept as they are: " + ", ".join(channels_last))
     tf_dir = os.path.join(out_dir, "onnx2tf")
     onnx2tf.convert(input_onnx_file_path=work, output_folder_path=tf_dir, output_h5=True, non_verbose=True,
                     batch_size=1, keep_shape_absolutely_input_names=keep or None)
@@ -87,16 +92,57 @@ def convert(src: str, out_dir: str) -> dict:
     km = keras().models.load_model(h5, compile=False)
     session = ort.InferenceSession(work, providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
+    feeds = [{i.name: rng.uniform(0, 1, [d.dim_value or 1 for d in i.type.tensor_type.shape.dim]).astype(np.float32)
+              for i in inputs} for _ in range(CHECK_SAMPLES)]
+    wants = [session.run(None, f)[0] for f in feeds]
+    worst = _worst(km, inputs, feeds, wants)
+    scale = max(float(np.max(np.abs(w))) for w in wants)
+    result = {"ok": True, "h5": h5, "max_diff": worst, "scale": scale, "notes": notes, "error": "",
+              "rebuilt": False, "blocked_by": "", "transposes": _transposes(km)}
+    try:
+        rebuilt = rebuild(km)
+    except Unmapped as exc:
+        result["blocked_by"] = str(exc)
+        return result
+    diff = _worst(rebuilt, inputs, feeds, wants)
+    if diff > max(2 * worst, 1e-5 * max(1.0, scale)):  # the rebuild must not cost accuracy
+        result["blocked_by"] = f"the rebuilt Keras model differs from onnxruntime by {diff:.2g}"
+        return result
+    rebuilt.save(os.path.join(out_dir, "rebuilt.h5"))
+    result.update(rebuilt=True, max_diff=diff, converted_diff=worst, transposes=_transposes(rebuilt))
+    return result
+
+
+def _channels_last(value_info) -> bool:
+    """An image input laid out (N, H, W, C): few channels last, many first (1, 28, 28, 1)."""
+    dims = [d.dim_value for d in value_info.type.tensor_type.shape.dim]
+    return len(dims) == 4 and dims[3] in (1, 2, 3, 4) and dims[1] > 4 and dims[2] > 4
+
+
+def _worst(km, inputs, feeds, wants) -> float:
+    """The largest difference between `km` and onnxruntime's outputs `wants` on `feeds`."""
+    import numpy as np
+
     worst = 0.0
-    for _ in range(CHECK_SAMPLES):
-        feeds = {i.name: rng.uniform(0, 1, [d.dim_value or 1 for d in i.type.tensor_type.shape.dim]).astype(np.float32)
-                 for i in inputs}
-        want = session.run(None, feeds)[0]
-        xs = [_layout(feeds[i.name], tuple(km.inputs[k].shape)) for k, i in enumerate(inputs)]
-        got = np.asarray(km.predict(xs if len(xs) > 1 else xs[0], verbose=0))
+    for feed, want in zip(feeds, wants):
+        xs = [_layout(feed[i.name], (1, *km.inputs[k].shape[1:])) for k, i in enumerate(inputs)]
+        got = np.asarray(km(xs if len(xs) > 1 else xs[0], training=False))
         got = _layout(got, want.shape)
         worst = max(worst, float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf"))
-    return {"ok": True, "h5": h5, "max_diff": worst, "notes": notes, "error": ""}
+    return worst
+
+
+def _transposes(km) -> list:
+    """[layer name, bytes of its int8 output] for each transpose the model still computes: each
+    costs a buffer of its output's size in the MCU's arena."""
+    import numpy as np
+
+    found = []
+    for layer in km.layers:
+        kind = type(layer).__name__
+        if kind == "Permute" or (kind == "TFOpLambda" and "transpose" in layer.get_config().get("function", "")):
+            found.append([layer.name, int(np.prod(layer.output_shape[1:]))])
+    return found
 
 
 def _layout(x, shape):
