@@ -11,8 +11,12 @@ The traps handled here, each seen with onnx2tf 1.29.24:
   RESHAPE, and a Keras model made from it still reshapes to 1), so the Keras side runs it one
   sample at a time (core.measure.evaluation.batch_for);
 - a 3-D input (a sequence, not an image) keeps its layout: onnx2tf would transpose it as NCW;
-- nothing is downloaded: onnx2tf fetches a calibration sample for 3-channel images when asked
-  for integer outputs, which we never ask for; the network is closed in this process anyway.
+- nothing is downloaded: onnx2tf fetches sample images to check 3-channel image models (which
+  fails offline); it gets random ones instead, and the network is closed in this process anyway;
+- a channels-last image input (from TensorFlow, by tf2onnx) keeps its layout: onnx2tf would read
+  its height as channels.
+The converted model is then rebuilt from standard Keras layers (core/model/onnx_rebuild.py) when
+every op maps, and kept beside it as rebuilt.h5 when its outputs still match onnxruntime's.
 """
 
 from __future__ import annotations
@@ -37,6 +41,16 @@ def _no_network() -> None:
 
     socket.create_connection = refuse
     socket.socket.connect = refuse
+
+
+def _no_download() -> None:
+    """onnx2tf fetches sample images (20x128x128x3) from the internet to check 3-channel image
+    models: give it random ones made here instead (it only feeds them through both models)."""
+    import numpy as np
+    import onnx2tf.onnx2tf as entry
+
+    entry.download_test_image_data = lambda: np.random.default_rng(0).uniform(
+        0, 1, (20, 128, 128, 3)).astype(np.float32)
 
 
 def prepare(model):
@@ -71,6 +85,7 @@ def convert(src: str, out_dir: str) -> dict:
     from core.tf_env import keras
 
     os.makedirs(out_dir, exist_ok=True)
+    _no_download()
     model, notes = prepare(onnx.load(src))
     work = os.path.join(out_dir, "model.onnx")
     onnx.save(model, work)

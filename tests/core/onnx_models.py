@@ -98,3 +98,16 @@ def custom_op(path):
     model.opset_import.append(helper.make_opsetid("com.vendor", 1))
     onnx.save(model, path)
     return path
+
+
+def rgb_strided(path, seed=0):
+    """A 3-channel 32x32 image, a stride-2 convolution padded explicitly (onnx2tf writes a PAD),
+    a Flatten in NCHW order and a Gemm: onnx2tf would download sample images for it."""
+    rng = np.random.default_rng(seed)
+    inits = {"W": rng.normal(0, 0.3, (8, 3, 3, 3)), "B": rng.normal(0, 0.1, 8),
+             "G": rng.normal(0, 0.05, (10, 8 * 16 * 16)), "GB": rng.normal(0, 0.1, 10)}
+    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Flatten", ["r"], ["f"], axis=1),
+             helper.make_node("Gemm", ["f", "G", "GB"], ["y"], transB=1)]
+    return _save(nodes, "rgb", _image("N", 3, 32), _out("N"), inits, path)

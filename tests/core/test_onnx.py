@@ -65,7 +65,8 @@ def test_an_nchw_cnn_is_rebuilt_as_keras_layers_with_no_transpose_left(tmp_path,
     assert again.info["onnx"] == info and len(list((cache / "onnx").iterdir())) == 1
 
 
-@pytest.mark.parametrize("build,shape", [(onnx_models.residual, (1, 28, 28)), (onnx_models.sequence, (20, 6))])
+@pytest.mark.parametrize("build,shape", [(onnx_models.residual, (1, 28, 28)), (onnx_models.rgb_strided, (3, 32, 32)),
+                                         (onnx_models.sequence, (20, 6))])
 def test_residual_batchnorm_depthwise_and_sequence_models_rebuild_exactly(tmp_path, cache, build, shape):
     from core.model.loading import load_model
 
@@ -75,9 +76,12 @@ def test_residual_batchnorm_depthwise_and_sequence_models_rebuild_exactly(tmp_pa
     kinds = {type(layer).__name__ for layer in art.model.layers}
     assert info["rebuilt"] and not kinds & {"TFOpLambda", "Permute", "Lambda"}, (info, kinds)
     x = np.random.default_rng(2).uniform(0, 1, (8, *shape)).astype(np.float32)
-    if len(shape) == 3:  # an image: NCHW for onnxruntime, NHWC for the rebuilt model
+    if build is onnx_models.residual:
         assert {"DepthwiseConv2D", "Add", "GlobalAveragePooling2D", "Softmax"} <= kinds
         assert "BatchNormalization" not in kinds  # folded into the convolution before it
+    if build is onnx_models.rgb_strided:
+        assert "ZeroPadding2D" in kinds and art.model.input_shape == (None, 32, 32, 3)
+    if len(shape) == 3:  # an image: NCHW for onnxruntime, NHWC for the rebuilt model
         ours = np.transpose(x, (0, 2, 3, 1))
         assert "sequence" not in " ".join(info["notes"])
     else:  # a sequence keeps its layout
