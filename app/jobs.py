@@ -23,6 +23,7 @@ class LoadedModel:
     layers: list = None  # names of the layers with weights (for skip lists), Keras models only
     input_shape: tuple = None  # without the batch axis; None where unknown
     value_range: tuple = None  # the input range detected from the model
+    training_block: str = ""  # why the training steps cannot change it (an ONNX model not rebuilt)
 
 
 @dataclass
@@ -42,6 +43,7 @@ def load(ctx, emit, engine, path: str | None, trust_model_code: bool = False) ->
     """Load `path` (None: the reference CNN, trained on first use and cached)."""
     from core.measure.evaluation import model_bytes
     from core.model.info import model_io
+    from core.model.onnx_import import describe, training_block
     from core.recipe import REFERENCE, Recipe
     from core.session import Session
     from core.steps.training import kernel_layers
@@ -53,7 +55,7 @@ def load(ctx, emit, engine, path: str | None, trust_model_code: bool = False) ->
     raw = model_bytes(art)
     params = art.model.count_params() if art.is_keras else None
     summary = (f"{art.kind.upper()} model, {len(raw):,} bytes" + (f", {params:,} parameters" if params else "")
-               + (f"; {note}" if note else ""))
+               + (f"; {note}" if note else "") + (f"; {describe(art.info['onnx'])}" if "onnx" in art.info else ""))
     layers = [layer.name for layer in kernel_layers(art.model)] if art.is_keras else []
     try:
         io = model_io(art)
@@ -62,7 +64,8 @@ def load(ctx, emit, engine, path: str | None, trust_model_code: bool = False) ->
         input_shape, value_range = None, None
     engine.session = session  # only a model that loaded replaces the one the window shows
     return LoadedModel(path or REFERENCE, art.kind, raw, name if art.is_tflite else Path(name).stem + ".h5",
-                       memory, summary, trust_model_code, layers, input_shape, value_range)
+                       memory, summary, trust_model_code, layers, input_shape, value_range,
+                       training_block(art.info.get("onnx")))
 
 
 def _session(engine, recipe_dict: dict, trust_model_code: bool = False):

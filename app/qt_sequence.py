@@ -246,6 +246,16 @@ class SequenceWidget(QWidget):
         """The value of parameter `name` in the first step that has one (None: no step has it)."""
         return next((b.editors[name].get() for b in self._boxes.values() if name in b.editors), None)
 
+    def blockTraining(self, reason: str) -> None:
+        """Grey out the steps that train a Keras model (with `reason` as their tooltip), or, with
+        reason '', make them available again."""
+        for box in self._boxes.values():
+            if box.cls.takes == box.cls.gives == "keras":
+                if reason:
+                    box.setChecked(False)
+                box.setEnabled(not reason)
+                box.setToolTip(f"Not available for this model: {reason}." if reason else "")
+
     def setRecipeSteps(self, steps: list[dict]) -> None:
         """Check and fill the boxes for `steps` (a recipe's list); uncheck the others."""
         by_name = {s["name"]: s.get("params", {}) for s in steps}

@@ -246,6 +246,7 @@ class SetupPanel(QWidget):
         name = "reference CNN" if loaded.path == "reference" else Path(loaded.path).name
         self.model_label.setText(f"{name}: {loaded.summary}")
         self.sequence.setLayers(loaded.layers or [])
+        self.sequence.blockTraining(loaded.training_block)
         low, high = loaded.value_range or (0.0, 1.0)
         self.input_range.setItemText(0, f"detected: {low:g}..{high:g}")
         self._fit_builtin_sets(loaded.input_shape)
@@ -444,7 +445,12 @@ class SetupPanel(QWidget):
             if not self.setup.steps:
                 problem = "Switch on at least one step."
             else:
-                Sequence.from_dicts(self.setup.steps).validate(self.loaded.kind if self.loaded else "keras")
+                sequence = Sequence.from_dicts(self.setup.steps)
+                sequence.validate(self.loaded.kind if self.loaded else "keras")
+                blocked = self.loaded.training_block if self.loaded else ""
+                trains = [s.title for s in sequence if s.takes == s.gives == "keras"]
+                if blocked and trains:
+                    problem = f"{trains[0]} cannot change this model: {blocked}."
         except TinyOptError as exc:
             problem = str(exc)
         self.validation.setText(problem)
