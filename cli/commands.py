@@ -396,9 +396,14 @@ def cmd_analyze(args) -> int:
     art = session.load()
     m = session.evaluate(art, data=args.data)
     mem = session.memory(art)[0] if art.is_tflite else None
+    onnx = art.info.get("onnx")
     if args.json:
-        print(json.dumps(dict(m.to_dict(), memory=mem.to_dict() if mem else None), indent=2, default=str))
+        print(json.dumps(dict(m.to_dict(), memory=mem.to_dict() if mem else None, onnx=onnx), indent=2, default=str))
         return 0
+    if onnx:
+        from core.model.onnx_import import describe
+
+        print(f"{Path(args.path).name}: {describe(onnx)}" + "".join(f"; {n}" for n in onnx["notes"]))
     if mem:
         from core.analysis.memory import memory_table
 

@@ -19,7 +19,7 @@ from core.errors import Cancelled, DataError, TinyOptError, setting
 from core.measure.evaluation import Metrics, evaluate_outputs
 from core.model.loading import load_model
 from core.model.info import model_io
-from core.model.onnx_import import training_block
+from core.model.onnx_import import check_on_data, training_block
 from core.recipe import REFERENCE, Recipe
 from core.steps.base import Context, Progress
 
@@ -223,6 +223,10 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         sequence.validate(original.kind)
         ctx.dataset = ds
         result.dataset = ds
+        if "onnx" in original.info and ds is not None:
+            diff = check_on_data(original, ds.x_test)
+            ctx.log(f"ONNX conversion on your data: max |diff| against onnxruntime {diff:.2g} "
+                    f"({min(32, len(ds.x_test))} test samples)")
         lap("load model and data")
 
         task = recipe.task or detect_task(original, ds)

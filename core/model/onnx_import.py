@@ -55,7 +55,7 @@ def onnx_to_keras(path: Path, progress=lambda message: None) -> tuple[Path, dict
     folder = cache_dir() / key
     meta = folder / "conversion.json"
     if meta.is_file() and (folder / "model.h5").is_file():
-        info = json.loads(meta.read_text())
+        info = dict(json.loads(meta.read_text()), prepared=str(folder / "model.onnx"))
         _check_diff(path, info)
         return _model_file(folder, info), info
     progress(f"converting {path.name} with onnx2tf {version} (once; cached)")
@@ -80,6 +80,7 @@ def onnx_to_keras(path: Path, progress=lambda message: None) -> tuple[Path, dict
     info = {"converter": f"onnx2tf {version}", "notes": result["notes"],
             **{k: result[k] for k in ("max_diff", "scale", "rebuilt", "blocked_by", "transposes")}}
     meta.write_text(json.dumps(info))
+    info["prepared"] = str(folder / "model.onnx")  # the batch-1 copy onnxruntime checks against
     _check_diff(path, info)
     return _model_file(folder, info), info
 
@@ -99,6 +100,44 @@ def _check_diff(path: Path, info: dict) -> None:
                         "an export with another opset, or a .tflite made another way, may convert right.")
 
 
+def check_on_data(artifact, x, samples: int = 32) -> float:
+    """The largest difference between the converted model and onnxruntime on the user's inputs
+    `x` (the Keras model's layout); a LoadError with the figure when it is above tolerance."""
+    import numpy as np
+    import onnxruntime as ort
+
+    info = artifact.info["onnx"]
+    session = ort.InferenceSession(info["prepared"], providers=["CPUExecutionProvider"])
+    feed = session.get_inputs()[0]
+    shape = tuple(d if isinstance(d, int) else 1 for d in feed.shape)
+    worst, scale = 0.0, 0.0
+    for sample in np.asarray(x[:samples], np.float32):
+        want = session.run(None, {feed.name: layout(sample[None], shape)})[0]
+        got = layout(np.asarray(artifact.model(sample[None], training=False)), want.shape)
+        worst = max(worst, float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf"))
+        scale = max(scale, float(np.max(np.abs(want))))
+    limit = MAX_DIFF * max(1.0, scale)
+    if not worst <= limit:
+        raise LoadError(f"{Path(artifact.source).name}: on your data the converted model's outputs differ "
+                        f"from onnxruntime's by {worst:.3g} (tolerance {limit:.3g}, {min(samples, len(x))} "
+                        "test samples): the conversion is wrong for these inputs, so the model is not used.")
+    return worst
+
+
+def layout(x, shape):
+    """`x` in the layout `shape` asks for: onnx2tf's Keras model takes NHWC where ONNX gives NCHW."""
+    import numpy as np
+
+    shape = tuple(int(d) if d is not None else 1 for d in shape)
+    if x.shape == shape:
+        return x
+    if x.ndim == 4 and (x.shape[0], x.shape[2], x.shape[3], x.shape[1]) == shape:
+        return np.transpose(x, (0, 2, 3, 1))
+    if x.ndim == 4 and (x.shape[0], x.shape[3], x.shape[1], x.shape[2]) == shape:
+        return np.transpose(x, (0, 3, 1, 2))
+    return x.reshape(shape) if x.size == int(np.prod(shape)) else x
+
+
 def training_block(info: dict) -> str:
     """Why the training steps cannot change this ONNX model ('' when they can)."""
     if not info or info.get("rebuilt"):
@@ -113,7 +152,8 @@ def describe(info: dict) -> str:
     text += "; rebuilt as Keras layers" if info.get("rebuilt") else "; post-training steps only"
     moved = sum(b for _, b in info.get("transposes") or [])
     if moved:
-        text += f"; {len(info['transposes'])} TRANSPOSE left (their outputs: {moved:,} B of int8 arena)"
+        n = len(info["transposes"])
+        text += f"; {n} TRANSPOSE left ({'its output' if n == 1 else 'their outputs'}: {moved:,} B of int8 arena)"
     return text
 
 

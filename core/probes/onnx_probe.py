@@ -26,6 +26,7 @@ import os
 import shutil
 import sys
 
+from core.model.onnx_import import layout as _layout
 from core.model.onnx_rebuild import Unmapped, rebuild
 from core.probes.isolation import die_with_parent
 
@@ -158,20 +159,6 @@ def _transposes(km) -> list:
         if kind == "Permute" or (kind == "TFOpLambda" and "transpose" in layer.get_config().get("function", "")):
             found.append([layer.name, int(np.prod(layer.output_shape[1:]))])
     return found
-
-
-def _layout(x, shape):
-    """`x` in the layout `shape` asks for: onnx2tf's Keras model takes NHWC where ONNX gives NCHW."""
-    import numpy as np
-
-    shape = tuple(int(d) if d is not None else 1 for d in shape)
-    if x.shape == shape:
-        return x
-    if x.ndim == 4 and (x.shape[0], x.shape[2], x.shape[3], x.shape[1]) == shape:
-        return np.transpose(x, (0, 2, 3, 1))
-    if x.ndim == 4 and (x.shape[0], x.shape[3], x.shape[1], x.shape[2]) == shape:
-        return np.transpose(x, (0, 3, 1, 2))
-    return x.reshape(shape) if x.size == int(np.prod(shape)) else x
 
 
 def main(argv=None) -> int:

@@ -116,7 +116,7 @@ def test_an_op_with_no_keras_layer_keeps_the_post_training_steps_and_names_it(tm
     assert not info["rebuilt"] and "tf.math.sin" in info["blocked_by"]
     assert result.variants[-1].metrics.tflm.runs
     # onnx2tf's NCHW flatten keeps its TRANSPOSE there, and the summary says what it costs
-    assert info["transposes"] and "1 TRANSPOSE left (their outputs: 676 B of int8 arena)" in describe(info)
+    assert info["transposes"] and "1 TRANSPOSE left (its output: 676 B of int8 arena)" in describe(info)
 
 
 def _holding(content):
@@ -203,13 +203,16 @@ def test_an_exported_trained_cnn_prunes_qats_and_quantizes_through_the_rebuilt_m
     from core.analysis.tflite_reader import op_names, read_model
     from core.recipe import Recipe
     from core.runner import run_recipe
+    from core.steps.base import Context
 
     path = onnx_models.reference_nchw(trained_reference.model, tmp_path / "reference.onnx")
     recipe = Recipe.from_dict({"model": str(path), "data": "mnist-5k", "latency_runs": 0, "steps": [
         {"name": "prune", "params": {"final_sparsity": 0.5, "epochs": 1}},
         {"name": "qat", "params": {"epochs": 1}},
         {"name": "quantize", "params": {"modes": ["int8"]}}]})
-    result = run_recipe(recipe)
+    said = []
+    result = run_recipe(recipe, Context(log=said.append))
+    assert any(line.startswith("ONNX conversion on your data: max |diff| against onnxruntime") for line in said)
     original, *_, int8 = result.variants
     x = mnist5k.x_test[:200].astype(np.float32)
     reference = np.asarray(trained_reference.model(x)).argmax(1)
@@ -221,3 +224,18 @@ def test_an_exported_trained_cnn_prunes_qats_and_quantizes_through_the_rebuilt_m
     weights = max((bytes(model.buffers[t.buffer].data) for t in model.subgraphs[0].tensors
                    if t.buffer and model.buffers[t.buffer].data is not None), key=len)
     assert np.mean(np.frombuffer(weights, np.int8) == 0) >= 0.45  # the Dense kept its pruning
+
+
+def test_a_conversion_wrong_on_the_users_data_is_refused_with_the_figure(tmp_path, cache, mnist5k):
+    from core.errors import LoadError
+    from core.model.loading import load_model
+    from core.model.onnx_import import check_on_data
+
+    art = load_model(onnx_models.cnn(tmp_path / "cnn.onnx"))
+    x = mnist5k.x_test[:8].reshape(-1, 28, 28, 1).astype(np.float32)
+    assert check_on_data(art, x) < 1e-5
+    dense = art.model.layers[-1]
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel, bias + 0.5])  # as a conversion that went wrong would be
+    with pytest.raises(LoadError, match=r"cnn.onnx: on your data .* differ from onnxruntime's by 0.5"):
+        check_on_data(art, x)
