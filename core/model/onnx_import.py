@@ -190,5 +190,7 @@ def _converts(op_type: str) -> bool:
     from importlib.util import find_spec
 
     spec = find_spec("onnx2tf")  # a top-level spec: found without importing onnx2tf (and TensorFlow)
-    folders = spec.submodule_search_locations if spec else None
-    return bool(folders) and op_type.isidentifier() and (Path(folders[0]) / "ops" / f"{op_type}.py").is_file()
+    ops = Path((spec.submodule_search_locations or [""])[0]) / "ops" if spec else None
+    if ops is None or not ops.is_dir():
+        return True  # cannot tell here: the converter names what it cannot convert
+    return op_type.isidentifier() and (ops / f"{op_type}.py").is_file()
