@@ -153,7 +153,7 @@ def describe(info: dict) -> str:
     moved = sum(b for _, b in info.get("transposes") or [])
     if moved:
         n = len(info["transposes"])
-        text += f"; {n} TRANSPOSE left ({'its output' if n == 1 else 'their outputs'}: {moved:,} B of int8 arena)"
+        text += f"; {n} TRANSPOSE left ({'an int8 buffer' if n == 1 else 'int8 buffers'} of {moved:,} B in the arena)"
     return text
 
 

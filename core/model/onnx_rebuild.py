@@ -126,7 +126,8 @@ class _Rebuild:
         try:
             return self.op(fn, a, layer)
         except Unmapped as exc:
-            raise Unmapped(f"tf.{fn} ({layer.name}): {exc}") from None
+            where = "" if layer.name.startswith(f"tf.{fn}") else f" ({layer.name})"
+            raise Unmapped(f"tf.{fn}{where}: {exc}") from None
 
     def native(self, layer, node) -> Value:
         """A standard Keras layer onnx2tf wrote itself (Flatten, at times Dense...): cloned."""

@@ -116,7 +116,7 @@ def test_an_op_with_no_keras_layer_keeps_the_post_training_steps_and_names_it(tm
     assert not info["rebuilt"] and "tf.math.sin" in info["blocked_by"]
     assert result.variants[-1].metrics.tflm.runs
     # onnx2tf's NCHW flatten keeps its TRANSPOSE there, and the summary says what it costs
-    assert info["transposes"] and "1 TRANSPOSE left (its output: 676 B of int8 arena)" in describe(info)
+    assert info["transposes"] and "1 TRANSPOSE left (an int8 buffer of 676 B in the arena)" in describe(info)
 
 
 def _holding(content):
