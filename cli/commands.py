@@ -1,7 +1,8 @@
 """`tinyopt` headless commands (tinyopt/__main__.py starts the window when none is given).
 
 Subcommands run headless: ``run`` (a sequence or recipe, writing variants and reports),
-``analyze`` (evaluate one model), ``train-reference`` (the study's base CNN).
+``analyze`` (evaluate one model), ``train-reference`` (the study's base CNN); ``npu`` (Vela, in
+cli/npu.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from cli import npu
+from cli.npu import cmd_npu  # noqa: F401  (dispatched by name: cmd_<subcommand>)
 from core.choices import PTQ_MODES, TASKS
 from core.errors import TinyOptError, UsageError
 
@@ -111,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     _target_options(e)
 
     sub.add_parser("presets", help="list the named sequences (--preset ID)")
+    npu.add_parser(sub)
 
     t = sub.add_parser("train-reference", help="train the study's reference CNN (20,410 params)")
     t.add_argument("--data", default="mnist-5k")

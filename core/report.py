@@ -113,6 +113,20 @@ def target_cells(m) -> tuple[str, str, str]:
     return f"{t.instructions:,}", "-" if ms is None else f"~{ms:.3f}", f"{t.arena_used:,}"
 
 
+def table_text(head: list, rows: list, wide_last: int = 100) -> str:
+    """Plain-text columns: the first and last left-aligned, the rest right-aligned; the last
+    column (free text) is not padded."""
+    cells = [[str(c) for c in r] for r in [head, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(head) - 1)]
+    lines = []
+    for n, r in enumerate(cells):
+        first = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        lines.append("  ".join(first + [r[-1][:wide_last]]).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * min(wide_last, max(len(r[-1]) for r in cells)))
+    return "\n".join(lines)
+
+
 def table(metrics: list) -> str:
     """A plain-text table, one row per variant, the original first. With a target, its measured
     instructions, estimated time and arena come first; host latency stays beside them."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 PROBES = {"--tflm-probe": "core.probes.tflm_probe", "--litert-probe": "core.probes.litert_probe",
-          "--onnx-probe": "core.probes.onnx_probe"}
+          "--onnx-probe": "core.probes.onnx_probe", "--vela-probe": "core.probes.vela_probe"}
 
 
 def main(argv=None) -> int:

@@ -1,7 +1,7 @@
 """An int8 .tflite compiled by Arm's Vela for an Ethos-U NPU, and what Vela reports about it.
 
-Vela runs in this process (its `main`, with the arguments the `vela` command takes, so the figures
-are the command's): per operator, NPU or CPU and, for the CPU ones, Vela's reason with what to
+Vela runs in a child process (core/probes/vela_probe.py: the `vela` command's own main with its
+arguments, so the figures are the command's; its C++ core can crash on a damaged model): per operator, NPU or CPU and, for the CPU ones, Vela's reason with what to
 change; NPU cycles, total cycles with the memory accesses, SRAM and flash. Nothing here emulates
 an NPU: every figure is Vela's estimate and says so (`NpuReport.label`).
 """
@@ -9,10 +9,10 @@ an NPU: every figure is Vela's estimate and says so (`NpuReport.label`).
 from __future__ import annotations
 
 import configparser
-import contextlib
 import csv
 import os
 import re
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +21,13 @@ from core.errors import TargetError
 from core.npu.configs import ARM_INI, Npu
 
 KIB = 1024
+TIMEOUT_S = 300  # Vela takes well under a second on MCU models
 
 
 @dataclass
 class NpuOp:
     name: str  # the output tensor's name, as Vela prints it
-    op: str  # the original TFLite operator (Vela's name for it)
+    op: str  # the input model's operator (CONV_2D...)
     target: str  # "NPU" or "CPU"
     cycles: int = 0
     macs: int = 0
@@ -76,28 +77,27 @@ def compile_for(data: bytes, npu: Npu, name: str = "model") -> NpuReport:
     version = vela_version()
     if not version:
         raise TargetError("Ethos-U targets need Vela (ethos-u-vela), which is not installed here: run `make run`.")
-    from ethosu.vela import vela
+    from core.probes.isolation import describe_crash, run_probe
 
     stem = re.sub(r"[^A-Za-z0-9_]", "_", name) or "model"
-    with tempfile.TemporaryDirectory(prefix="tinyopt-vela-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"tinyopt-vela-{os.getpid()}-") as tmp:
         src = Path(tmp) / f"{stem}.tflite"
         src.write_bytes(data)
         out = Path(tmp) / "out"
         argv = [str(src), "--output-dir", str(out), "--accelerator-config", npu.name,
-                *[a for ini in _configs(npu, Path(tmp)) for a in ("--config", ini)], "--system-config", npu.system_name,
-                "--memory-mode", npu.memory_mode, "--verbose-performance"]
-        with _captured() as printed:
-            try:
-                code = vela.main(argv)
-            except BaseException as exc:  # Vela's errors, argparse's SystemExit, C++ exceptions
-                code, error = 1, f"{type(exc).__name__}: {exc}"
-            else:
-                error = ""
-        text = printed[0]
+                *[a for ini in _configs(npu, Path(tmp)) for a in ("--config", ini)], "--system-config",
+                npu.system_name, "--memory-mode", npu.memory_mode, "--verbose-performance"]
+        try:
+            proc = run_probe("core.probes.vela_probe", "--vela-probe", argv, timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise TargetError(f"{name}: Vela did not finish within {TIMEOUT_S} s for {npu.title}.") from None
+        text = proc.stdout.decode("utf-8", "replace") + "\n" + proc.stderr.decode("utf-8", "replace")
         summary = next(iter(out.glob(f"{stem}_summary_*.csv")), None) if out.is_dir() else None
-        if code or summary is None:
-            detail = error or " | ".join(line for line in text.splitlines() if line.strip())[-500:]
-            raise TargetError(f"{name}: Vela {version} could not compile it for {npu.title}: {detail}")
+        if proc.returncode or summary is None:
+            said = [line for line in text.splitlines() if line.strip() and not line.startswith(("usage:", " "))]
+            detail = " | ".join(said)[-500:] if proc.returncode in (0, 1, 2) else describe_crash(proc.returncode)
+            raise TargetError(f"{name}: Vela {version} could not compile it for {npu.title}: {detail}. "
+                              "Check that it is an int8 .tflite that TFLM runs.")
         report = _report(npu, version, summary, out / f"{stem}_per-layer.csv", text, _output_names(data))
         report.compiled = (out / f"{stem}_vela.tflite").read_bytes()
     return report
@@ -122,31 +122,7 @@ def _configs(npu: Npu, folder: Path) -> list[str]:
     return [ARM_INI, str(path)]
 
 
-@contextlib.contextmanager
-def _captured():
-    """Everything Vela prints, as one string in the yielded list: Python's prints and, at the
-    file-descriptor level, its C++ core's (which names why an operator stays on the CPU)."""
-    import ctypes
-    import io
-    import sys
-
-    py, result = io.StringIO(), []
-    sys.stdout.flush()
-    with tempfile.TemporaryFile() as sink:
-        saved = os.dup(1)
-        os.dup2(sink.fileno(), 1)
-        try:
-            with contextlib.redirect_stdout(py):
-                yield result
-        finally:
-            ctypes.CDLL(None).fflush(None)  # C stdio buffers, std::cout with them
-            os.dup2(saved, 1)
-            os.close(saved)
-            sink.seek(0)
-            result.append(sink.read().decode("utf-8", "replace") + "\n" + py.getvalue())
-
-
-def _add_ops(report: NpuReport, rows: list, outputs: set, reasons: dict) -> None:
+def _add_ops(report: NpuReport, rows: list, outputs: dict, reasons: dict) -> None:
     """One NpuOp per operator of the input model. Vela's rows are its own operations: one
     operator may become several (Conv2D + Relu under one name; a Softmax as a chain of
     intermediate tensors), which are summed into the operator whose output ends them."""
@@ -162,7 +138,7 @@ def _add_ops(report: NpuReport, rows: list, outputs: set, reasons: dict) -> None
             carried[0] += cycles
             carried[1] += macs
             continue
-        op = NpuOp(row["Name"], row["Original Operator"], row["Target"], cycles + carried[0], macs + carried[1])
+        op = NpuOp(row["Name"], outputs[row["Name"]], row["Target"], cycles + carried[0], macs + carried[1])
         carried = [0, 0]
         if op.target == "CPU":
             op.reason = reasons.get(op.name, "Vela gave no reason")
@@ -170,20 +146,21 @@ def _add_ops(report: NpuReport, rows: list, outputs: set, reasons: dict) -> None
         report.ops.append(op)
 
 
-def _output_names(data: bytes) -> set:
-    from core.analysis.tflite_reader import read_model
+def _output_names(data: bytes) -> dict:
+    """{output tensor name: operator name (CONV_2D...)} of the model given to Vela."""
+    from core.analysis.tflite_reader import op_name, read_model
 
     model = read_model(data)
-    names = set()
+    names = {}
     for sg in model.subgraphs:
         for op in sg.operators or []:
             for i in op.outputs:
                 name = sg.tensors[i].name
-                names.add(name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name))
+                names[name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)] = op_name(model, op)
     return names
 
 
-def _report(npu: Npu, version: str, summary: Path, per_layer: Path, text: str, outputs: set) -> NpuReport:
+def _report(npu: Npu, version: str, summary: Path, per_layer: Path, text: str, outputs: dict) -> NpuReport:
     with summary.open() as f:
         s = next(csv.DictReader(f))
     reasons = _reasons(text)
@@ -213,7 +190,7 @@ def _reasons(text: str) -> dict:
             if not more.strip() or more.startswith("Warning") or more.startswith("Network summary"):
                 break
             detail.append(more.strip())
-        found[m.group(2)] = " ".join(detail).removeprefix("Reason: ")
+        found[m.group(2)] = detail[0].removeprefix("Reason: ") if detail else ""  # the rest: allowed types
     return found
 
 
