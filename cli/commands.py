@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
                         "input's range) only when you have no data, and the report says so")
     r.add_argument("--trust-model-code", action="store_true",
                    help="allow loading models whose layers store Python code (Lambda)")
-    _target_options(r)
+    _target_options(r, npu=True)
 
     g = sub.add_parser("target", help="build TFLM for an emulated Cortex-M and measure a model there "
                        "(instructions per inference and per operator, arena, outputs vs the host)")
@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _target_options(p, required: bool = False) -> None:
+def _target_options(p, required: bool = False, npu: bool = False) -> None:
     from core.target.targets import KERNELS, TARGETS
 
     p.add_argument("--target", choices=list(TARGETS), required=required, default=None,
@@ -134,6 +134,11 @@ def _target_options(p, required: bool = False) -> None:
     p.add_argument("--clock-mhz", type=int, default=None, help="device clock for the time estimate")
     p.add_argument("--tflm-tree", default=None, help="TFLM source tree (default: $TINYOPT_TFLM_TREE, or "
                    "../shared/tflm beside the checkout)")
+    if npu:  # run: also an Ethos-U NPU, through Vela
+        from core.npu.configs import NPUS
+
+        p.add_argument("--npu", choices=list(NPUS), default=None,
+                       help="also compile every TFLM-runnable variant with Vela for this Ethos-U (estimates)")
 
 
 def _apply_tree(args) -> None:
@@ -224,7 +229,7 @@ def _recipe_from_args(args):
         recipe.latency_runs = args.latency_runs
     if args.calibration:
         recipe.steps = _set_everywhere(recipe.steps, "calibration", args.calibration)
-    for name in ("target", "kernels", "clock_mhz"):
+    for name in ("target", "kernels", "clock_mhz", "npu"):
         if getattr(args, name, None) is not None:
             setattr(recipe, name, getattr(args, name))
     _apply_tree(args)

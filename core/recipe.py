@@ -11,6 +11,7 @@ from pathlib import Path
 from core.errors import SequenceError
 from core.params import Param, check
 from core.sequence import Sequence
+from core.npu.configs import NPUS
 from core.target.targets import KERNELS, TARGETS
 from core.measure.tasks import TASKS
 
@@ -31,6 +32,10 @@ FIELDS = {
     "kernels": Param("kernels", "choice", "cmsis-nn", "TFLM kernels on the target", choices=KERNELS),
     "clock_mhz": Param("clock_mhz", "int", 0, "the device clock a time estimate assumes", min=0, max=5000,
                        unit="MHz", special={0: "the target's typical clock"}),
+    "npu": Param("npu", "choice", "none", "the Ethos-U NPU every TFLM-runnable variant is compiled for with "
+                 "Vela (its estimates; none: no NPU)", choices=("none", *NPUS)),
+    "npu_clock_mhz": Param("npu_clock_mhz", "int", 0, "the NPU clock (a board's); 0: Vela's configuration's",
+                           min=0, max=5000, unit="MHz", special={0: "Vela's configuration's clock"}),
 }
 
 
@@ -52,6 +57,8 @@ class Recipe:
     target: str = "none"  # a core.target.targets name: measure variants on that emulated Cortex-M
     kernels: str = "cmsis-nn"
     clock_mhz: int = 0  # 0: the target's typical clock
+    npu: str = "none"  # a core.npu.configs name: compile variants with Vela for that Ethos-U
+    npu_clock_mhz: int = 0
 
     def sequence(self) -> Sequence:
         return Sequence.from_dicts(self.steps)

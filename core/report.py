@@ -7,6 +7,7 @@ import platform
 from pathlib import Path
 
 import core
+from core.npu.measure import npu_cells
 
 
 def versions() -> dict:
@@ -15,7 +16,7 @@ def versions() -> dict:
 
     out = {"tinyopt": core.__version__, "python": platform.python_version()}
     for dist in ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert",
-                 "tflite-micro", "numpy"):
+                 "tflite-micro", "numpy", "ethos-u-vela", "onnx2tf"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -134,6 +135,8 @@ def table(metrics: list) -> str:
     on_target = any(getattr(m, "target", None) is not None or getattr(m, "target_note", "") for m in metrics)
     head = ["variant", "bytes", "Δ size", "gzip", "score", "Δ score", "fidelity"]
     head += ["instr", "est. ms", "target arena"] if on_target else []
+    on_npu = any(getattr(m, "npu", None) is not None for m in metrics)
+    head += ["NPU est. ms", "NPU/CPU ops"] if on_npu else []
     head += ["host ms p50", "ms p90", "TFLM arena", "TFLM"]
     body = []
     for m, r in zip(metrics, rows):
@@ -142,7 +145,7 @@ def table(metrics: list) -> str:
             "" if r is rows[0] else f"{r['size_ratio'] * 100:.1f}%",
             f"{m.gzip_bytes:,}", score_cell(m),
             "" if r is rows[0] or r["delta_accuracy"] is None else f"{r['delta_accuracy'] * 100:+.2f} pt",
-            fidelity_cell(m), *(target_cells(m) if on_target else ()),
+            fidelity_cell(m), *(target_cells(m) if on_target else ()), *(npu_cells(m) if on_npu else ()),
             _fmt(m.latency_ms_median, ".3f"), _fmt(m.latency_ms_p90, ".3f"),
             _fmt(m.arena_total, ","), tflm_cell(m)])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]

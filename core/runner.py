@@ -245,6 +245,12 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         reference = {}
         target = target_firmware(recipe, ctx) if tflm and recipe.target != "none" else None
         ctx.firmware = target  # steps that measure candidates (channels to a budget) use the same core
+        npu = None
+        if tflm and recipe.npu != "none":
+            from core.npu.configs import find_npu
+
+            npu = find_npu(recipe.npu, recipe.npu_clock_mhz)
+            ctx.log(f"NPU: {npu.title}, compiled with Vela (its estimates; nothing here emulates the NPU)")
 
         def emit(art: Artifact) -> Artifact:
             ctx.progress(Progress("evaluate", f"evaluating {art.name}", None))
@@ -254,6 +260,10 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
             if not reference:
                 reference["outputs"] = outputs  # the original's: every variant is compared with it
             metrics.calibration = calibration_of(art)
+            if npu is not None:
+                from core.npu.measure import measure
+
+                measure(metrics, art, npu)
             if metrics.calibration == "synthetic":
                 metrics.notes.insert(0, SYNTHETIC_NOTE)
             v = Variant(art, metrics, preview.predictions(task, x_eval, outputs, labels))

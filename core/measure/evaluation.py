@@ -43,6 +43,8 @@ class Metrics:
     target: object = None  # core.target.measure.TargetRun on the recipe's emulated Cortex-M, or None
     target_note: str = ""  # why it has no target figures (does not run there, not TFLM-runnable, ...)
     calibration: str = ""  # integer modes: "data" or "synthetic" (accuracy then unknown); "" otherwise
+    npu: object = None  # core.npu.vela.NpuReport on the recipe's Ethos-U (Vela's estimates), or None
+    npu_note: str = ""  # why it has no NPU figures
 
     @property
     def primary(self) -> tuple[str, float | None]:

@@ -28,6 +28,7 @@ TIMEOUT_S = 300  # Vela takes well under a second on MCU models
 class NpuOp:
     name: str  # the output tensor's name, as Vela prints it
     op: str  # the input model's operator (CONV_2D...)
+    index: int  # its position in the input model (as the emulated cores' per-operator costs)
     target: str  # "NPU" or "CPU"
     cycles: int = 0
     macs: int = 0
@@ -48,7 +49,9 @@ class NpuReport:
     flash_bytes: int = 0
     dram_bytes: int = 0
     macs: int = 0
-    compiled: bytes = b""  # the Vela-compiled .tflite (one custom `ethos-u` operator per NPU part)
+    compiled: bytes | None = None  # the Vela-compiled .tflite (one custom `ethos-u` operator per NPU part)
+    compiled_bytes: int = 0
+    cpu_instructions_measured: int | None = None  # the CPU operators on the emulated core (exact)
 
     @property
     def label(self) -> str:
@@ -61,6 +64,12 @@ class NpuReport:
     @property
     def npu_ops(self) -> list:
         return [o for o in self.ops if o.target == "NPU"]
+
+    def cpu_instructions(self, target_run) -> int:
+        """Instructions of the operators left on the CPU, from a run of the same model on an emulated
+        core (core.target.measure.TargetRun: exact, per operator)."""
+        cpu = {o.index for o in self.cpu_ops}
+        return sum(op.instructions for op in target_run.ops if op.index in cpu)
 
 
 def vela_version() -> str:
@@ -100,6 +109,7 @@ def compile_for(data: bytes, npu: Npu, name: str = "model") -> NpuReport:
                               "Check that it is an int8 .tflite that TFLM runs.")
         report = _report(npu, version, summary, out / f"{stem}_per-layer.csv", text, _output_names(data))
         report.compiled = (out / f"{stem}_vela.tflite").read_bytes()
+        report.compiled_bytes = len(report.compiled)
     return report
 
 
@@ -138,7 +148,8 @@ def _add_ops(report: NpuReport, rows: list, outputs: dict, reasons: dict) -> Non
             carried[0] += cycles
             carried[1] += macs
             continue
-        op = NpuOp(row["Name"], outputs[row["Name"]], row["Target"], cycles + carried[0], macs + carried[1])
+        index, kind = outputs[row["Name"]]
+        op = NpuOp(row["Name"], kind, index, row["Target"], cycles + carried[0], macs + carried[1])
         carried = [0, 0]
         if op.target == "CPU":
             op.reason = reasons.get(op.name, "Vela gave no reason")
@@ -147,16 +158,16 @@ def _add_ops(report: NpuReport, rows: list, outputs: dict, reasons: dict) -> Non
 
 
 def _output_names(data: bytes) -> dict:
-    """{output tensor name: operator name (CONV_2D...)} of the model given to Vela."""
+    """{output tensor name: (operator index, operator name such as CONV_2D)} of the model given to Vela."""
     from core.analysis.tflite_reader import op_name, read_model
 
     model = read_model(data)
     names = {}
-    for sg in model.subgraphs:
-        for op in sg.operators or []:
-            for i in op.outputs:
-                name = sg.tensors[i].name
-                names[name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)] = op_name(model, op)
+    sg = model.subgraphs[0]
+    for index, op in enumerate(sg.operators or []):
+        for i in op.outputs:
+            name = sg.tensors[i].name
+            names[name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)] = (index, op_name(model, op))
     return names
 
 

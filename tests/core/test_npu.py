@@ -128,3 +128,22 @@ def test_the_npu_command_prints_placement_and_estimates(models, tmp_path, capsys
     assert "estimate (Vela 5.2.0, Ethos-U55-256" in out and "QUANTIZE" in out and "PTQ mode int8" in out
     assert (tmp_path / "vela" / "cnn_ethos-u55-256_vela.tflite").is_file()
     assert main(["npu", str(path), "--device", "nRF52840"]) == 2  # no NPU there: said, not a traceback
+
+
+def test_a_run_with_an_npu_gives_every_tflite_variant_vela_figures(tmp_path, reference_h5):
+    import json
+
+    from core.recipe import Recipe
+    from core.report import table, write_report
+    from core.runner import run_recipe
+
+    recipe = Recipe.from_dict({"model": str(reference_h5), "data": "mnist-5k", "latency_runs": 0, "npu": "ethos-u85-256",
+                               "steps": [{"name": "quantize", "params": {"modes": ["full-int", "int8"]}}]})
+    result = run_recipe(recipe)
+    original, full_int, int8 = result.variants
+    assert original.metrics.npu is None and "Keras model" in original.metrics.npu_note
+    assert [o.op for o in full_int.metrics.npu.cpu_ops] == ["QUANTIZE", "DEQUANTIZE"] and not int8.metrics.npu.cpu_ops
+    assert int8.metrics.npu.label.startswith("estimate (Vela 5.2.0, Ethos-U85-256")
+    assert "NPU est. ms" in table([v.metrics for v in result.variants])
+    saved = json.loads(write_report(result, tmp_path / "report.json").read_text())
+    assert any(v.get("npu") and v["npu"]["npu_cycles"] > 0 for v in saved["variants"])
