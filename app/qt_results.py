@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from core.report import fidelity_cell, score_cell
 
 COLUMNS = ["variant", "size B", "Δ size", "score", "Δ score (pt)", "fidelity", "latency", "runs on TFLM",
-           "TFLM arena B", "flash B", "fits device"]
+           "TFLM arena B", "flash B", "fits device", "NPU (Vela estimate)"]
+NPU_COLUMN = 11
 BAD = QColor("#f4c7c3")
 
 
@@ -47,6 +48,7 @@ class ResultsWidget(QTableWidget):
 
         self.variants = variants if variants is not None else Variants()  # the window's one list: shown here
         self.device = None
+        self.setColumnHidden(NPU_COLUMN, True)  # shown for an NPU device, or variants with NPU figures
 
     def clearVariants(self) -> None:
         self.variants.clear()
@@ -60,12 +62,16 @@ class ResultsWidget(QTableWidget):
         self.insertRow(row)
         for col, item in enumerate(self._items(len(self.variants) - 1)):
             self.setItem(row, col, item)
+        if getattr(variant.metrics, "npu", None) is not None:
+            self.setColumnHidden(NPU_COLUMN, False)
         self.setSortingEnabled(True)
         if row == 0 or len(self.variants) == 2:
             self.selectRow(self.rowCount() - 1)
 
     def setDevice(self, device) -> None:
         self.device = device
+        if device is not None and device.npu:
+            self.setColumnHidden(NPU_COLUMN, False)
         self.setSortingEnabled(False)
         for row in range(self.rowCount()):
             index = self.item(row, 0).data(Qt.UserRole + 1)
@@ -115,6 +121,7 @@ class ResultsWidget(QTableWidget):
             (runs, runs), ("-" if not arena else f"{arena:,}", arena),
             ("-" if flash is None else f"{flash:,}", flash),
             ("-" if m.kind != "tflite" or self.device is None else ("yes" if fits else "no"), fits),
+            _npu_cell(m),
         ]
         items = [_Item(text, key) for text, key in cells]
         items[0].setData(Qt.UserRole + 1, index)
@@ -133,7 +140,27 @@ class ResultsWidget(QTableWidget):
                 item.setBackground(QBrush(BAD))
         if m.notes:
             items[0].setToolTip("\n".join(m.notes))
+        items[NPU_COLUMN].setToolTip(_npu_tip(m))
         return items
+
+
+def _npu_cell(m) -> tuple[str, object]:
+    r = getattr(m, "npu", None)
+    if r is None:
+        return "-", None
+    return f"~{r.inference_ms:.3f} ms · {len(r.npu_ops)} NPU / {len(r.cpu_ops)} CPU ops", r.inference_ms
+
+
+def _npu_tip(m) -> str:
+    r = getattr(m, "npu", None)
+    if r is None:
+        return getattr(m, "npu_note", "")
+    lines = [f"{r.label}: {r.npu_cycles:,} NPU cycles, {r.total_cycles:,} with memory at {r.clock_hz / 1e6:g} MHz; "
+             f"SRAM {r.sram_bytes:,} B, flash {r.flash_bytes:,} B."]
+    lines += [f"CPU: {o.op}: {o.reason} → {o.advice}" for o in r.cpu_ops]
+    if r.cpu_instructions_measured is not None:
+        lines.append(f"The CPU operators: {r.cpu_instructions_measured:,} instructions on the emulated core (exact).")
+    return "\n".join(lines)
 
 
 def _latency_cell(m) -> tuple[str, object]:

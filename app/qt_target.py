@@ -1,6 +1,8 @@
 """The Target tab: instructions per operator on the emulated Cortex-M, a baseline and the selected
 variant side by side, operators matched by what they compute (core.analysis.match), with MACs per
-instruction (how close each operator comes to what its kernel can do)."""
+instruction (how close each operator comes to what its kernel can do). For an Ethos-U device, the
+selected variant's operators where Vela places them: NPU cycles (Vela's estimate) beside the same
+operators' instructions on the emulated core (exact), and why each CPU operator is not on the NPU."""
 
 from __future__ import annotations
 
@@ -30,6 +32,14 @@ class TargetWidget(QWidget):
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
         layout.addWidget(self.detail)
+        self.npu_caption = QLabel("")
+        self.npu_caption.setWordWrap(True)
+        layout.addWidget(self.npu_caption)
+        self.npu_bars = OpBars(["On the emulated core: instructions (exact)", "On the NPU: cycles (Vela estimate)"])
+        self.npu_bars.hovered.connect(self.hover.setText)
+        layout.addWidget(self.npu_bars, 1)
+        self.npu_caption.hide()
+        self.npu_bars.hide()
         self.rows = []  # (status, baseline OpCost or None, variant OpCost or None)
 
     def setPayloads(self, baseline, variant) -> None:
@@ -38,6 +48,7 @@ class TargetWidget(QWidget):
 
         self.rows = []
         self.hover.setText("")
+        self._show_npu(variant if variant is not None else baseline)
         have = [p for p in (baseline, variant) if p is not None and p.metrics.target is not None]
         if not have:
             note = next((p.metrics.target_note for p in (variant, baseline) if p is not None and p.metrics.target_note), "")
@@ -91,6 +102,34 @@ class TargetWidget(QWidget):
             f"{op.op} #{op.index} {op.instructions / max(t.instructions, 1) * 100:.0f}%"
             + (f" ({op.macs_per_instruction:.2f} MACs/instr)" if op.macs_per_instruction else "") for op in heavy)
             + f". {t.estimate_model}")
+
+
+    def _show_npu(self, payload) -> None:
+        """Where Vela puts each operator of `payload`, beside its instructions on the emulated core."""
+        r = getattr(payload.metrics, "npu", None) if payload is not None else None
+        self.npu_caption.setVisible(r is not None)
+        self.npu_bars.setVisible(r is not None)
+        if r is None:
+            self.npu_bars.clear()
+            return
+        on = payload.metrics.target
+        cost = {op.index: op.instructions for op in on.ops} if on is not None else {}
+        rows = []
+        for o in r.ops:
+            where = "NPU" if o.target == "NPU" else f"CPU ({o.reason[:60]})"
+            detail = (f"#{o.index} {o.op} on the {o.target}: " + (f"{o.cycles:,} NPU cycles, {o.macs:,} MACs"
+                      if o.target == "NPU" else f"{o.reason} → {o.advice}")
+                      + (f"; {cost[o.index]:,} instructions on the emulated {on.target}" if o.index in cost else ""))
+            rows.append(OpRow(f"#{o.index} {o.op} · {where}", detail,
+                              [[cost.get(o.index)], [o.cycles if o.target == "NPU" else None]]))
+        self.npu_bars.setRows(rows, [(payload.name, VARIANT)])
+        cpu = (f"; the {len(r.cpu_ops)} CPU operators take {r.cpu_instructions_measured:,} instructions on the "
+               f"emulated {on.target}" if r.cpu_instructions_measured is not None and on is not None else "")
+        self.npu_caption.setText(
+            f"{payload.name} on {r.npu}: {len(r.npu_ops)} operator(s) on the NPU, {len(r.cpu_ops)} on the CPU; "
+            f"{r.npu_cycles:,} NPU cycles, {r.total_cycles:,} with memory, ~{r.inference_ms:.3f} ms at "
+            f"{r.clock_hz / 1e6:g} MHz; SRAM {r.sram_bytes:,} B, flash {r.flash_bytes:,} B{cpu}. {r.label}: nothing "
+            "here emulates the NPU.")
 
 
 def _row(status, ops, drawn, sides, totals, note: str = "") -> OpRow:

@@ -42,6 +42,8 @@ class Setup:
             (None if chosen else self.recorded.get("input_range")),
             input_norm=self.input_norm, target=self.target, kernels=self.kernels,
             clock_mhz=self.device.clock_mhz if self.target != "none" and self.device is not None else 0,
+            npu=self.device.npu if self.device is not None and self.device.npu else "none",
+            npu_clock_mhz=self.device.npu_clock_mhz if self.device is not None and self.device.npu else 0,
             steps=[dict(s) for s in self.steps])
 
     def apply(self, recipe: Recipe) -> None:

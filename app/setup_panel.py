@@ -228,16 +228,18 @@ class SetupPanel(QWidget):
     def _show_target(self, s: Setup) -> None:
         """Select a device for the target (the one with its clock if any), and the kernels."""
         self.kernels.setCurrentIndex(max(0, self.kernels.findData(s.kernels)))
-        if s.target == "none":
+        npu = s.base.npu if s.base.npu != "none" else ""
+        if s.target == "none" and not npu:
             self.on_target.setChecked(False)
             return
         rows = [i for i in range(self.device.count()) if self.device.itemData(i) is not None
-                and self.device.itemData(i).target == s.target]
-        exact = [i for i in rows if self.device.itemData(i).clock_mhz == s.base.clock_mhz]
+                and (self.device.itemData(i).target or "none") == s.target and self.device.itemData(i).npu == npu]
+        exact = [i for i in rows if self.device.itemData(i).clock_mhz == s.base.clock_mhz
+                 and self.device.itemData(i).npu_clock_mhz == s.base.npu_clock_mhz]
         if rows:
             self.device.setCurrentIndex((exact or rows)[0])
             self._on_device_activated(self.device.currentIndex())
-        self.on_target.setChecked(True)
+        self.on_target.setChecked(s.target != "none")
 
     def modelLoaded(self, loaded) -> None:
         """A model is shown: its summary, layers, detected range, and the datasets it can take."""

@@ -34,7 +34,7 @@ class Npu:
     def title(self) -> str:
         mac = self.name.rsplit("-", 1)
         text = f"Ethos-{mac[0].split('-')[-1].upper()}-{mac[1]}, {self.system_config}, {self.memory_mode}"
-        return text + (f", {self.clock_mhz} MHz ({self.board})" if self.clock_mhz else "")
+        return text + (f", {self.clock_mhz} MHz" + (f" ({self.board})" if self.board else "") if self.clock_mhz else "")
 
 
 NPUS = {n.name: n for n in (
