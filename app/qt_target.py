@@ -35,7 +35,7 @@ class TargetWidget(QWidget):
         self.npu_caption = QLabel("")
         self.npu_caption.setWordWrap(True)
         layout.addWidget(self.npu_caption)
-        self.npu_bars = OpBars(["On the emulated core: instructions (exact)", "On the NPU: cycles (Vela estimate)"])
+        self.npu_bars = OpBars(["Core instructions (exact)", "NPU cycles (Vela estimate)"])
         self.npu_bars.hovered.connect(self.hover.setText)
         layout.addWidget(self.npu_bars, 1)
         self.npu_caption.hide()
@@ -116,7 +116,7 @@ class TargetWidget(QWidget):
         cost = {op.index: op.instructions for op in on.ops} if on is not None else {}
         rows = []
         for o in r.ops:
-            where = "NPU" if o.target == "NPU" else f"CPU ({o.reason[:60]})"
+            where = o.target  # the reason is in the hover text: labels stay short
             detail = (f"#{o.index} {o.op} on the {o.target}: " + (f"{o.cycles:,} NPU cycles, {o.macs:,} MACs"
                       if o.target == "NPU" else f"{o.reason} → {o.advice}")
                       + (f"; {cost[o.index]:,} instructions on the emulated {on.target}" if o.index in cost else ""))
