@@ -110,7 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--trust-model-code", action="store_true",
                    help="allow loading models whose layers store Python code (Lambda)")
     e.add_argument("--verify", action="store_true", help="build the package's own files for the target with "
-                   "its Makefile, run them in QEMU, check they allocate and match the host TFLM")
+                   "its Makefile, run them in QEMU, check they allocate and match the host TFLM (an NPU "
+                   "package: build and link only)")
+    e.add_argument("--npu", default=None, help="package for this Ethos-U (Vela's model, AddEthosU(), the "
+                   "driver), e.g. ethos-u55-128; or --device with an NPU")
+    e.add_argument("--device", default=None, help="a device profile with an NPU, e.g. 'Alif' (its NPU and clock)")
     _target_options(e)
 
     sub.add_parser("presets", help="list the named sequences (--preset ID)")
@@ -452,18 +456,36 @@ def cmd_export(args) -> int:
     _apply_tree(args)
     target = args.target or (session.recipe.target if session.recipe.target != "none" else None)
     kernels = args.kernels or session.recipe.kernels
+    npu = _export_npu(args, session)
+    if npu is not None and target is None:
+        target = "cortex-m55"  # the CPU beside every Ethos-U board here
     if args.verify and target is None:
         from core.export.package import DEFAULT_TARGET
 
         target = DEFAULT_TARGET
     path = session.export(name, args.out, prefix=args.prefix, make_zip=args.zip, overwrite=args.overwrite,
-                          progress=_stderr, target=target, kernels=kernels)
+                          progress=_stderr, target=target, kernels=kernels, npu=npu)
     print(f"Wrote {path}" + (f" and {path}.zip" if args.zip else ""))
+    if args.verify and npu is not None:
+        print(session.verify(path, target, kernels, progress=_stderr, npu=npu))
+        return 0
     if args.verify:
         check = session.verify(path, target, kernels, progress=_stderr)
         print(check.message)
         return 0 if check.outputs_match else 1
     return 0
+
+
+def _export_npu(args, session):
+    """The Ethos-U an export is for: --npu, --device, or the run's recipe; None for a CPU package."""
+    from core.npu.configs import find_npu
+
+    if args.npu or args.device:
+        from cli.npu import _npus
+
+        return _npus(args)[0]
+    recipe = session.recipe
+    return find_npu(recipe.npu, recipe.npu_clock_mhz) if recipe.npu != "none" else None
 
 
 def cmd_presets(args) -> int:

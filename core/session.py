@@ -128,10 +128,11 @@ class Session:
 
     def export(self, name: str, out_dir, *, prefix: str = "g_model", make_zip: bool = False,
                overwrite: bool = False, progress=lambda msg: None, target: str | None = None,
-               kernels: str = "cmsis-nn") -> Path:
+               kernels: str = "cmsis-nn", npu=None) -> Path:
         """Write the TFLM package of variant `name` from this session's run (nothing is re-run).
         With `target` (e.g. "cortex-m55") its arena is the one measured on that emulated Cortex-M
-        and its Makefile builds for that CPU."""
+        and its Makefile builds for that CPU. With `npu` (core.npu.configs.Npu) the package is for that
+        Ethos-U: Vela's model, AddEthosU(), the driver (core/export/npu_package.py)."""
         from core.export import export_package
 
         if name in self.found:
@@ -146,14 +147,20 @@ class Session:
         built = self.firmware(target, kernels, progress) if target else None
         return export_package(v.artifact, out_dir, prefix=prefix, make_zip=make_zip, overwrite=overwrite,
                               recipe=recipe, metrics=v.metrics, original_metrics=base, labels=self.labels,
-                              progress=progress, target=built)
+                              progress=progress, target=built, npu=npu)
 
-    def verify(self, package, target: str, kernels: str = "cmsis-nn", progress=lambda msg: None):
+    def verify(self, package, target: str, kernels: str = "cmsis-nn", progress=lambda msg: None, *, npu=None):
         """Build an exported package with its own Makefile for `target`, run it in QEMU, compare
-        with the host TFLM (core.export.verify.Verification)."""
+        with the host TFLM (core.export.verify.Verification). An NPU package (`npu`) is built and
+        linked only (a message): nothing here runs the NPU."""
         from core.export.verify import verify_package
 
         built = self.firmware(target, kernels, progress)
+        if npu is not None:
+            from core.export.npu_package import verify_npu_package
+
+            progress(f"building the NPU package for {target}")
+            return verify_npu_package(package, built)
         progress(f"building the package for {target} and running it in QEMU")
         return verify_package(package, built)
 

@@ -63,6 +63,9 @@ def model_settings_h(s: dict) -> str:
 
 
 def _arena_comment(s: dict) -> list[str]:
+    if s.get("arena_estimate"):  # an NPU package: core/export/npu_package.py
+        return [f"// TFLM arena: {s['arena_measured']} bytes, {s['arena_estimate']};",
+                f"// plus a {s['arena_margin']}-byte margin. Check it on the board: interpreter.arena_used_bytes()."]
     where = s.get("arena_measured_on")
     if where:
         return [f"// TFLM arena: {s['arena_measured']} bytes measured on {where}",

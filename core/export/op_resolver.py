@@ -25,7 +25,8 @@ TFLM_BUILTINS = {
 SPECIAL = {"CUMSUM": "AddCumSum", "BATCH_MATMUL": "AddBatchMatMul",
            "UNIDIRECTIONAL_SEQUENCE_LSTM": "AddUnidirectionalSequenceLSTM",
            "CUSTOM:TFLM_DECODE": "AddDecode", "CUSTOM:CIRCULAR_BUFFER": "AddCircularBuffer",
-           "CUSTOM:TFLite_Detection_PostProcess": "AddDetectionPostprocess"}
+           "CUSTOM:TFLite_Detection_PostProcess": "AddDetectionPostprocess",
+           "CUSTOM:ethos-u": "AddEthosU"}  # Vela's NPU operator (core/export/npu_package.py)
 
 
 def add_method(op: str) -> str:
