@@ -74,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--label-column", default=None)
     s.add_argument("--trials", type=int, default=30, help="trials to finish in all (with --resume: in total)")
     s.add_argument("--objectives", default="flash,ram,accuracy",
-                   help="two or more of flash, ram, accuracy, latency (instructions on --target, else host ms)")
+                   help="two or more of flash, ram, accuracy, latency (instructions on --target, Vela's "
+                   "cycles with --npu or an NPU device, else host ms)")
     s.add_argument("--device", default=None, help="a device profile (RAM and flash budgets), e.g. nRF52840")
     s.add_argument("--ram-kb", type=int, default=None, help="RAM budget for the arena (KB)")
     s.add_argument("--flash-kb", type=int, default=None, help="flash budget for the model (KB)")
@@ -89,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
                    "(by default the first trials, up to a third, are the presets that lie in the search space)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--trust-model-code", action="store_true")
-    _target_options(s)
+    _target_options(s, npu=True)
 
     a = sub.add_parser("analyze", help="evaluate one model (size, accuracy, latency, TFLM arena)")
     a.add_argument("path")
@@ -305,6 +306,9 @@ def cmd_search(args) -> int:
     if target:
         recipe.target, recipe.kernels = target, args.kernels or "cmsis-nn"
         recipe.clock_mhz = args.clock_mhz or (device.clock_mhz if device else 0)
+    if args.npu or (device is not None and device.npu):  # latency and RAM from Vela (objectives.measure)
+        recipe.npu = args.npu or device.npu
+        recipe.npu_clock_mhz = 0 if args.npu else device.npu_clock_mhz
     recipe = Recipe.from_dict(recipe.to_dict(), "the command line")
     budget = Budget(ram=args.ram_kb * 1024 if args.ram_kb else (device.ram if device else None),
                     flash=args.flash_kb * 1024 if args.flash_kb else (device.flash if device else None),

@@ -22,8 +22,14 @@ class Budget:
 
 
 def measure(metrics, objective: str) -> float | None:
-    """An objective as the results table measures it; None when it was not measured."""
-    t = metrics.target
+    """An objective as the results table measures it; None when it was not measured. On an Ethos-U
+    (a run with an NPU), latency and RAM are Vela's estimates: its total cycles (memory included)
+    and its SRAM plus TFLM's persistent allocations, as the NPU export sizes the arena."""
+    t, npu = metrics.target, getattr(metrics, "npu", None)
+    if npu is not None and objective == "latency":
+        return float(npu.total_cycles)
+    if npu is not None and objective == "ram":
+        return float(npu.sram_bytes + ((metrics.tflm.arena_tail or 0) if metrics.tflm else 0))
     if objective == "flash":
         return float(metrics.size_bytes)
     if objective == "ram":

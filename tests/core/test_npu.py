@@ -145,5 +145,9 @@ def test_a_run_with_an_npu_gives_every_tflite_variant_vela_figures(tmp_path, ref
     assert [o.op for o in full_int.metrics.npu.cpu_ops] == ["QUANTIZE", "DEQUANTIZE"] and not int8.metrics.npu.cpu_ops
     assert int8.metrics.npu.label.startswith("estimate (Vela 5.2.0, Ethos-U85-256")
     assert "NPU est. ms" in table([v.metrics for v in result.variants])
+    from core.search.objectives import measure  # a search on an NPU device minimises Vela's figures
+
+    assert measure(int8.metrics, "latency") == int8.metrics.npu.total_cycles
+    assert measure(int8.metrics, "ram") == int8.metrics.npu.sram_bytes + int8.metrics.tflm.arena_tail
     saved = json.loads(write_report(result, tmp_path / "report.json").read_text())
     assert any(v.get("npu") and v["npu"]["npu_cycles"] > 0 for v in saved["variants"])
