@@ -67,6 +67,10 @@ def _arena_comment(s: dict) -> list[str]:
         return [f"// TFLM arena: {s['arena_measured']} bytes, {s['arena_estimate']};",
                 f"// plus a {s['arena_margin']}-byte margin. Check it on the board: interpreter.arena_used_bytes()."]
     where = s.get("arena_measured_on")
+    if where and s.get("npu"):  # an NPU package whose arena was measured without the NPU
+        return [f"// TFLM arena: {s['arena_measured']} bytes measured on {where}",
+                f"// (arena_used_bytes() + 16 for alignment), plus a {s['arena_margin']}-byte margin.",
+                "// The model allocates there at kTensorArenaSize (checked at export); it was not run (no NPU)."]
     if where:
         return [f"// TFLM arena: {s['arena_measured']} bytes measured on {where}",
                 "// (arena_used_bytes() + 16 for alignment), plus a "

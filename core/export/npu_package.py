@@ -32,9 +32,10 @@ def ethosu_root() -> Path | None:
     return root if (root / "driver" / "src" / "ethosu_driver.c").is_file() else None
 
 
-def npu_settings(artifact, npu, settings: dict):
-    """Compile the model with Vela for `npu` and put what the package needs in `settings` (the arena
-    estimate among them); Vela's report, with the compiled model."""
+def npu_settings(artifact, npu, settings: dict, measured: tuple | None = None):
+    """Compile the model with Vela for `npu` and put what the package needs in `settings`: the arena
+    `measured` ((bytes used, where), from `measure_arena`), else Vela's estimate; Vela's report, with
+    the compiled model."""
     from core.measure.tflm_check import check_tflm
     from core.npu.vela import compile_for
 
@@ -54,6 +55,11 @@ def npu_settings(artifact, npu, settings: dict):
         ethosu_arch=npu.name.split("-")[1])
     for key in ("arena_measured_on", "arena_target", "arena_used_on_target"):
         settings.pop(key, None)  # those were the CPU form's
+    if measured is not None:
+        used, where = measured
+        size = (used + 16 + ARENA_MARGIN + 15) // 16 * 16
+        settings.update(arena_measured=used + 16, arena_margin=size - used - 16, arena_size=size, arena_estimate="",
+                        arena_measured_on=where, arena_used_on_target=used)
     return report
 
 
@@ -71,6 +77,7 @@ def npu_files(files: dict, report, settings: dict, prefix: str, provenance: str)
         "main_example.cc": _with_npu_start(main_example_cc(prefix, settings)),
         "Makefile": _with_npu_build(files["Makefile"].decode(), settings["ethosu_arch"]),
         "README.md": files["README.md"].decode() + _readme(report, settings),
+        ARENA_MAIN: _arena_main(prefix),
     }
     text[CMSIS_SHIM] = ("// TFLM's copy of CMSIS-Core (third_party/cmsis) leaves out its M-profile part, which\n"
                         "// cmsis_gcc.h includes last. The Ethos-U driver needs only __WFE() and __SEV(), which\n"
@@ -78,6 +85,41 @@ def npu_files(files: dict, report, settings: dict, prefix: str, provenance: str)
     out = dict(files, **{k: v.encode() for k, v in text.items()})
     out["model.tflite"] = report.compiled
     return out
+
+
+ARENA_MAIN = "npu_arena_main.cc"
+
+
+def _arena_main(prefix: str) -> str:
+    return f"""// Checks the arena without the NPU: TFLM's AllocateTensors() plans every tensor and prepares the
+// ethos-u operator, which does not touch the NPU until Invoke(). `make arena` runs it in QEMU (the
+// Cortex-M55 without an NPU) and prints the bytes the model uses of kTensorArenaSize.
+#include <cstdio>
+
+#include "model_data.h"
+#include "model_settings.h"
+#include "op_resolver.h"
+#include "tensorflow/lite/micro/micro_interpreter.h"
+
+namespace {{
+alignas(16) uint8_t tensor_arena[kTensorArenaSize];
+}}
+
+int main() {{
+  static ModelOpResolver resolver;
+  if (RegisterOps(resolver) != kTfLiteOk) {{
+    printf("error the operators could not be registered\\n");
+    return 3;
+  }}
+  tflite::MicroInterpreter interpreter(tflite::GetModel({prefix}), resolver, tensor_arena, kTensorArenaSize);
+  if (interpreter.AllocateTensors() != kTfLiteOk) {{
+    printf("error the model does not allocate in kTensorArenaSize = %d\\n", kTensorArenaSize);
+    return 3;
+  }}
+  printf("ok arena %u of %d\\n", static_cast<unsigned>(interpreter.arena_used_bytes()), kTensorArenaSize);
+  return 0;
+}}
+"""
 
 
 def _with_npu_start(main: str) -> str:
@@ -108,7 +150,11 @@ TfLiteStatus StartNpu() {{
 
 
 def _with_npu_build(makefile: str, arch: str) -> str:
+    import re
+
     root = ethosu_root()
+    found = re.search(r"qemu-system-arm -M (\S+)", makefile)
+    machine = found.group(1) if found else "mps3-an547"
     block = f"""
 # Ethos-U: Arm's NPU driver and TFLM's ethos-u operator, compiled from an Ethos-U tree (the layout of
 # TinyOpt's ../shared/ethos-u: driver/ and tflm_kernel/). TFLM's own kernels/ethosu.cc is an empty
@@ -136,6 +182,14 @@ build/npu/ethosu_device.o: $(ETHOSU_DRIVER)/src/$(ETHOSU_DEVICE)
 build/npu/%.o: $(ETHOSU_DRIVER)/src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# `make arena`: the model allocated without the NPU (npu_arena_main.cc), in QEMU: the arena it uses.
+ARENA_APP := build/npu_arena_main.o build/model_data.o build/startup.o $(filter build/npu/%,$(APP))
+build/arena.elf: $(ARENA_APP) $(TFLM_LIB) link.ld
+	$(CXX) $(CPU_FLAGS) --specs=rdimon.specs -nostartfiles -T link.ld -Wl,--gc-sections $(ARENA_APP) $(TFLM_LIB) -lm -o $@
+
+arena: build/arena.elf
+	qemu-system-arm -M {machine} -nographic -monitor none -semihosting-config enable=on,target=native -kernel $<
 """
     if "\nall: build/model.elf" not in makefile:
         raise ExportError("The package's Makefile has no 'all' rule to add the NPU build before.")
@@ -155,9 +209,12 @@ operator(s) run on the NPU inside one `ethos-u` custom operator; on the CPU: {cp
 registers it with `AddEthosU()`. `main_example.cc` starts Arm's NPU driver (`ethosu_init()` at
 `ETHOSU_BASE_ADDRESS`, default {DEFAULT_BASE} for Corstone-300) and needs the NPU's interrupt routed to
 `ETHOSU_IRQHandler()`. The Makefile compiles the driver and the operator from `ETHOSU_ROOT`
-(`ETHOSU_ARCH={settings['ethosu_arch']}`).
+(`ETHOSU_ARCH={settings['ethosu_arch']}`). `make arena` allocates the model without the NPU in QEMU
+(`npu_arena_main.cc`: TFLM prepares the ethos-u operator without touching the NPU) and prints the
+arena it uses.
 
-The arena (`kTensorArenaSize` = {settings['arena_size']:,} bytes) is {settings['arena_estimate']}.
+The arena (`kTensorArenaSize` = {settings['arena_size']:,} bytes) is {settings['arena_estimate'] or
+    'measured: ' + settings['arena_measured_on'] + ', plus a margin'}.
 Vela's figures: {report.npu_cycles:,} NPU cycles, {report.total_cycles:,} with memory, ~{report.inference_ms:.3f} ms
 at {report.clock_hz / 1e6:g} MHz, SRAM {report.sram_bytes:,} B, flash {report.flash_bytes:,} B ({report.label}).
 
@@ -165,9 +222,10 @@ Running it needs the board or Arm's Corstone FVP: QEMU's mps3-an547 has the Cort
 """
 
 
-def verify_npu_package(folder, runner) -> str:
-    """Build and link the NPU package for the runner's Cortex-M (its TFLM library): the ethos-u
-    operator and the driver must be in the image. It cannot run here; the message says so."""
+def measure_arena(folder, runner) -> tuple[int, int, int]:
+    """Build the package in `folder` for the runner's Cortex-M, check the ethos-u operator and the
+    driver are linked, and allocate its model in QEMU without the NPU (npu_arena_main.cc):
+    (arena bytes used, kTensorArenaSize, image bytes). An ExportError says what failed."""
     from core.export.verify import TIMEOUT_S, _image_bytes
     from core.probes.isolation import temp_dir
     from core.target.targets import get
@@ -179,9 +237,10 @@ def verify_npu_package(folder, runner) -> str:
     with temp_dir("verify") as tmp:
         work = Path(tmp) / "package"
         shutil.copytree(folder, work)
-        make = subprocess.run(["make", "-C", str(work), "-j2", "build/model.elf", f"TFLM_TREE={runner.info['tree']}",
-                               f"TFLM_LIB={runner.folder / 'libtflm.a'}", f"KERNELS={runner.kernels}",
-                               f"ETHOSU_ROOT={root}"], capture_output=True, text=True, timeout=TIMEOUT_S)
+        make = subprocess.run(["make", "-C", str(work), "-j2", "build/model.elf", "build/arena.elf",
+                               f"TFLM_TREE={runner.info['tree']}", f"TFLM_LIB={runner.folder / 'libtflm.a'}",
+                               f"KERNELS={runner.kernels}", f"ETHOSU_ROOT={root}"],
+                              capture_output=True, text=True, timeout=TIMEOUT_S)
         if make.returncode != 0:
             raise ExportError(f"The NPU package does not build for {target.title}:\n{(make.stderr or make.stdout)[-1500:]}")
         elf = work / "build" / "model.elf"
@@ -193,5 +252,33 @@ def verify_npu_package(folder, runner) -> str:
             raise ExportError("The NPU package links without " + ", ".join(missing) + ": the ethos-u operator "
                               "or the driver is not in the image.")
         size = _image_bytes(elf)
-    return (f"Built for {target.title} with the Ethos-U driver and TFLM's ethos-u operator linked "
-            f"({size:,} B image). Not run: QEMU has no NPU; running it needs the board or Arm's Corstone FVP.")
+        proc = subprocess.run(["qemu-system-arm", "-M", target.machine, "-nographic", "-monitor", "none",
+                               "-semihosting-config", "enable=on,target=native", "-kernel",
+                               str(work / "build" / "arena.elf")], cwd=work, capture_output=True, text=True,
+                              timeout=TIMEOUT_S)
+        said = proc.stdout.strip()
+        if proc.returncode != 0 or not said.startswith("ok arena"):
+            raise ExportError(f"The NPU package's model did not allocate on {target.title} (QEMU, without "
+                              f"the NPU): {said or proc.stderr.strip()[-300:]}")
+        used, declared = (int(v) for v in said.split()[2::2])
+    return used, declared, size
+
+
+def where_measured(runner) -> str:
+    from core.target.targets import get
+
+    t = get(runner.target)
+    return (f"{t.title} with {runner.kernels} kernels (QEMU {t.machine}: AllocateTensors with the ethos-u "
+            "operator, the NPU not invoked)")
+
+
+def verify_npu_package(folder, runner) -> str:
+    """Build and link the NPU package for the runner's Cortex-M and allocate its model there; it
+    cannot run here, and the message says so."""
+    from core.target.targets import get
+
+    used, declared, size = measure_arena(folder, runner)
+    return (f"Built for {get(runner.target).title} with the Ethos-U driver and TFLM's ethos-u operator linked "
+            f"({size:,} B image). Allocated in QEMU without the NPU: the model uses {used:,} B of the "
+            f"kTensorArenaSize {declared:,} B (measured). Not run: QEMU has no NPU; running it needs the "
+            "board or Arm's Corstone FVP.")

@@ -50,14 +50,27 @@ def test_an_npu_package_holds_velas_model_and_builds_with_the_driver(int8_cnn, t
     assert "resolver.AddEthosU()" in (package / "op_resolver.h").read_text()
     main = (package / "main_example.cc").read_text()
     assert "ethosu_init(&npu_driver" in main and "StartNpu() != kTfLiteOk" in main
-    settings = (package / "model_settings.h").read_text()
-    assert "an estimate: Vela's SRAM" in settings and "not measured" in settings
+    settings = (package / "model_settings.h").read_text()  # measured on the M55, allocating without the NPU
+    assert "AllocateTensors with the ethos-u operator, the NPU not invoked" in settings
+    assert "it was not run (no NPU)" in settings and (package / "npu_arena_main.cc").is_file()
     assert "ETHOSU_ARCH ?= u55" in (package / "Makefile").read_text()
     report = json.loads((package / "report.json").read_text())
     assert report["settings"]["npu"].startswith("Ethos-U55-64") and report["settings"]["cpu_ops"] == []
     assert "QEMU has no NPU" in (package / "README.md").read_text() or "without the NPU" in (package / "README.md").read_text()
     message = verify_npu_package(package, m55)
-    assert "ethos-u operator linked" in message and "Not run" in message
+    assert "ethos-u operator linked" in message and "Not run" in message and "(measured)" in message
+    used = report["settings"]["arena_used_on_target"]
+    assert f"the model uses {used:,} B" in message
+
+
+def test_without_a_target_the_npu_arena_is_velas_estimate(int8_cnn, tmp_path):
+    from core.export import export_package
+    from core.npu.configs import find_npu
+
+    package = export_package(int8_cnn, tmp_path, npu=find_npu("ethos-u85-256"))
+    settings = (package / "model_settings.h").read_text()
+    assert "an estimate: Vela's SRAM" in settings and "not measured" in settings
+    assert "ETHOSU_ARCH ?= u85" in (package / "Makefile").read_text()
 
 
 def test_an_npu_whose_arena_is_in_dram_is_not_packaged_yet(int8_cnn, tmp_path):
