@@ -1,6 +1,7 @@
 """The Target tab: instructions per operator on the emulated Cortex-M, a baseline and the selected
 variant side by side, operators matched by what they compute (core.analysis.match), with MACs per
-instruction (how close each operator comes to what its kernel can do). For an Ethos-U device, the
+instruction (how close each operator comes to what its kernel can do) and the CMSIS-NN kernel each
+ran (counted by the QEMU plugin at the kernels' entry points). For an Ethos-U device, the
 selected variant's operators where Vela places them: NPU cycles (Vela's estimate) beside the same
 operators' instructions on the emulated core (exact), and why each CPU operator is not on the NPU."""
 
@@ -100,7 +101,8 @@ class TargetWidget(QWidget):
         heavy = sorted(t.ops, key=lambda op: -op.instructions)[:4]
         self.detail.setText("Costliest operators: " + ", ".join(
             f"{op.op} #{op.index} {op.instructions / max(t.instructions, 1) * 100:.0f}%"
-            + (f" ({op.macs_per_instruction:.2f} MACs/instr)" if op.macs_per_instruction else "") for op in heavy)
+            + (f" ({op.macs_per_instruction:.2f} MACs/instr)" if op.macs_per_instruction else "")
+            + (f" in {op.kernel.split(',')[0]}" if getattr(op, "kernel", "") else "") for op in heavy)
             + f". {t.estimate_model}")
 
 
@@ -144,6 +146,7 @@ def _row(status, ops, drawn, sides, totals, note: str = "") -> OpRow:
             continue
         parts.append(f"{sides[k].name}: op {o.index} {o.op}, {o.instructions:,} instructions "
                      f"({o.instructions / totals[k] * 100:.1f}%)"
-                     + (f", {o.macs:,} MACs, {o.macs_per_instruction:.2f} MACs/instr" if o.macs_per_instruction else ""))
+                     + (f", {o.macs:,} MACs, {o.macs_per_instruction:.2f} MACs/instr" if o.macs_per_instruction else "")
+                     + (f"; ran {o.kernel}" if getattr(o, "kernel", "") else ""))
     detail = ("" if status == "matched" else f"[{status}] ") + "   |   ".join(parts)
     return OpRow(label, detail, [[None if ops[k] is None else ops[k].instructions for k in drawn]])

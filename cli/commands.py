@@ -280,12 +280,12 @@ def cmd_target(args) -> int:
     print("  cycles: " + (f"~{result.cycles_estimate:,}, ~{ms:.3f} ms at {result.clock_mhz} MHz ({result.estimate_model})"
                            if ms is not None else result.estimate_model))
     print(f"  arena used on the target: {result.arena_used:,} B")
-    print(f"\n  {'#':>3}  {'operator':<24} {'instructions':>14} {'share':>7} {'MACs':>12} {'MACs/instr':>10}")
+    print(f"\n  {'#':>3}  {'operator':<24} {'instructions':>14} {'share':>7} {'MACs':>12} {'MACs/instr':>10}  kernel")
     for op in result.ops:
         share = op.instructions / result.instructions * 100 if result.instructions else 0
         mpi = "-" if op.macs_per_instruction is None else f"{op.macs_per_instruction:.3f}"
         macs = "-" if op.macs is None else f"{op.macs:,}"
-        print(f"  {op.index:>3}  {op.op:<24} {op.instructions:>14,} {share:>6.1f}% {macs:>12} {mpi:>10}")
+        print(f"  {op.index:>3}  {op.op:<24} {op.instructions:>14,} {share:>6.1f}% {macs:>12} {mpi:>10}  {op.kernel}")
     return 0
 
 

@@ -8,6 +8,7 @@ model, so a measurement costs the emulation alone.
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -30,10 +31,18 @@ class OpCost:
     instructions: int
     macs: int | None = None  # None: not modelled (core.analysis.macs)
     cycles_estimate: int | None = None  # the target's timing model applied to the op's instructions
+    kernels: list = field(default_factory=list)  # [name, times]: the kernel library's functions it entered
 
     @property
     def macs_per_instruction(self) -> float | None:
         return self.macs / self.instructions if self.macs and self.instructions else None
+
+    @property
+    def kernel(self) -> str:
+        """The kernel functions it ran (dispatching wrappers left out), e.g. 'arm_convolve_s8,
+        arm_nn_mat_mult_kernel_s8_s16 x84'; '' for operators TFLM runs itself."""
+        return ", ".join(name + (f" x{times}" if times > 1 else "") for name, times in self.kernels
+                         if "_wrapper_" not in name)
 
 
 @dataclass
@@ -100,7 +109,9 @@ def run(data: bytes, inputs, runner: Firmware, *, arena: int | None = None, time
         if arena is not None:
             (tmp / "arena.txt").write_text(f"{int(arena)}\n")
         target = get(runner.target)
-        plugin = f"{runner.plugin},mark={runner.mark:#x},out={tmp / 'marks.txt'}"
+        entries = kernel_entries(runner.elf)
+        (tmp / "kernels.txt").write_text("".join(f"{address:x}\n" for address, _ in entries))
+        plugin = f"{runner.plugin},mark={runner.mark:#x},out={tmp / 'marks.txt'},kernels={tmp / 'kernels.txt'}"
         if target.timing:
             plugin += f",timing={target.timing}"
         cmd = ["qemu-system-arm", "-M", target.machine, "-nographic", "-monitor", "none",
@@ -115,8 +126,13 @@ def run(data: bytes, inputs, runner: Firmware, *, arena: int | None = None, time
         if proc.returncode != 0 or "done" not in report:
             reason = report.get("error") or (proc.stderr or proc.stdout).strip()[-600:] or f"exit code {proc.returncode}"
             raise TargetError(f"The model does not run on {runner.target} ({runner.kernels}): {reason}")
-        marks = [tuple(int(v) for v in line.split()) for line in (tmp / "marks.txt").read_text().splitlines()
-                 if line and line[0].isdigit()]
+        marks, entered = [], {}
+        for line in (tmp / "marks.txt").read_text().splitlines():
+            if line and line[0].isdigit():
+                marks.append(tuple(int(v) for v in line.split()))
+            elif line.startswith("k ") and marks:  # entered before this mark, after the one before it
+                index, times = (int(v) for v in line.split()[1:3])
+                entered.setdefault(len(marks) - 1, []).append([entries[index][1], times])
         raw = (tmp / "output.bin").read_bytes()
     ops = report["ops"]
     per = 2 * len(ops) + 2
@@ -128,7 +144,7 @@ def run(data: bytes, inputs, runner: Firmware, *, arena: int | None = None, time
     macs = _macs(data)
     timed = target.timing is not None
     costs = [OpCost(i, name, first[2 + 2 * i][0] - first[1 + 2 * i][0], macs[i] if i < len(macs) else None,
-                    first[2 + 2 * i][1] - first[1 + 2 * i][1] if timed else None)
+                    first[2 + 2 * i][1] - first[1 + 2 * i][1] if timed else None, entered.get(2 + 2 * i, []))
              for i, name in enumerate(ops)]
     outputs, offset = [], 0
     sizes = [int(np.prod(t.shape)) * np.dtype(dtype_name(t)).itemsize for t in outs]
@@ -143,6 +159,20 @@ def run(data: bytes, inputs, runner: Firmware, *, arena: int | None = None, time
     return TargetRun(runner.target, runner.kernels, report["arena_used"], per_sample[0] if n else 0, per_sample,
                      costs, outputs, n, round(seconds, 3), runner.info,
                      first[-1][1] - first[0][1] if timed and n else None, model, target.clock_mhz)
+
+
+@functools.lru_cache(maxsize=16)
+def kernel_entries(elf: Path) -> tuple:
+    """((address, name), ...) of the kernel library's functions in the runner (CMSIS-NN's arm_*):
+    the plugin counts their entries per operator, which names the kernel each operator took."""
+    table = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True).stdout
+    found = []
+    for line in table.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "Tt" and parts[2].startswith("arm_") and \
+                not parts[2].endswith(("_get_buffer_size", "_get_buffer_size_mve", "_get_buffer_size_dsp")):
+            found.append((int(parts[0], 16), parts[2]))
+    return tuple(found)
 
 
 def sample_inputs(data: bytes, n: int = 1, *, seed: int = 0, zeros: bool = False):

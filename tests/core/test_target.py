@@ -114,3 +114,18 @@ def test_cortex_m55_export_declares_at_least_the_arena_the_m55_needs(tmp_path):
     settings = (package / "model_settings.h").read_text()
     declared = int(re.search(r"kTensorArenaSize = (\d+);", settings).group(1))
     assert declared >= needed + 16 and "Cortex-M55" in settings
+
+
+def test_each_operator_names_the_cmsis_nn_kernel_it_ran():
+    """Counted by the QEMU plugin at the kernels' entry points: what CMSIS-NN chose, not assumed."""
+    from core.target.measure import run
+
+    runner = _runner("cortex-m4f", "cmsis-nn")
+    fashion = shared_model("seed_cnn_fashion_int8.tflite").read_bytes()
+    by_op = {op.op: op.kernel for op in run(fashion, _inputs(fashion, 1), runner).ops}
+    assert by_op["DEPTHWISE_CONV_2D"] == "arm_depthwise_conv_s8"  # multiplier 12: the generic path
+    assert by_op["FULLY_CONNECTED"].startswith("arm_fully_connected_s8") and by_op["QUANTIZE"] == ""
+    kws = shared_model("kws_ref_model.tflite").read_bytes()
+    convs = [op.kernel for op in run(kws, _inputs(kws, 1), runner).ops if op.op == "CONV_2D"]
+    assert convs[0].startswith("arm_convolve_s8, arm_nn_mat_mult_kernel_s8_s16 x")  # the 10x4 first layer
+    assert all(k.startswith("arm_convolve_1x1_s8_fast") for k in convs[1:])  # the pointwise ones

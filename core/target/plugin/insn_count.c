@@ -48,11 +48,27 @@ static int timing;
 static uint64_t marks[8]; /* first instructions of the mark functions (mark=ADDRESS, repeatable) */
 static int n_marks;
 static FILE *out;
+/* Kernel entry points (kernels=FILE: one address per line, e.g. CMSIS-NN's arm_* functions): how
+ * often each was entered since the last mark, written after that mark as "k INDEX TIMES". */
+#define MAX_ENTRIES 512
+static uint64_t entries[MAX_ENTRIES];
+static uint64_t hits[MAX_ENTRIES];
+static int n_entries;
 
 static void on_mark(unsigned int vcpu, void *userdata) {
   (void)vcpu;
   (void)userdata;
   fprintf(out, "%" PRIu64 " %" PRIu64 "\n", count, cycles);
+  for (int e = 0; e < n_entries; e++)
+    if (hits[e]) {
+      fprintf(out, "k %d %" PRIu64 "\n", e, hits[e]);
+      hits[e] = 0;
+    }
+}
+
+static void on_entry(unsigned int vcpu, void *userdata) {
+  (void)vcpu;
+  hits[(uintptr_t)userdata]++;
 }
 
 static int starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
@@ -135,6 +151,9 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     for (int m = 0; m < n_marks; m++)
       if (qemu_plugin_insn_vaddr(insn) == marks[m])
         qemu_plugin_register_vcpu_insn_exec_cb(insn, on_mark, QEMU_PLUGIN_CB_NO_REGS, NULL);
+    for (int e = 0; e < n_entries; e++)
+      if (qemu_plugin_insn_vaddr(insn) == entries[e])
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, on_entry, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)e);
   }
 }
 
@@ -153,6 +172,13 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
     if (strncmp(argv[i], "mark=", 5) == 0 && n_marks < 8) marks[n_marks++] = strtoull(argv[i] + 5, NULL, 0) & ~1ull;
     if (strncmp(argv[i], "out=", 4) == 0) path = argv[i] + 4;
     if (strcmp(argv[i], "timing=m4") == 0) timing = 1;
+    if (strncmp(argv[i], "kernels=", 8) == 0) {
+      FILE *list = fopen(argv[i] + 8, "r");
+      unsigned long long address;
+      while (list && n_entries < MAX_ENTRIES && fscanf(list, "%llx", &address) == 1)
+        entries[n_entries++] = address & ~1ull;
+      if (list) fclose(list);
+    }
   }
   if (!path || !n_marks || !(out = fopen(path, "w"))) {
     fprintf(stderr, "insn_count: needs mark=ADDRESS and a writable out=FILE\n");
