@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.analysis.schema import op_name, tflite_schema
+from core.analysis import tflite_edit as E
 from core.analysis.tflite_writer import drop_unused
 
 FORMS = ("conv", "depthwise", "s2d", "pairs")
@@ -43,6 +44,17 @@ class Site:
     kernel: tuple  # (kh, kw)
     pool: int | None  # index of the 2x2/2 MAX_POOL_2D that alone reads its output, if any
     forms: list  # the forms that apply here, its own first
+    kind = "conv_forms"
+
+    @property
+    def ops(self) -> list:
+        """The operators of the original model the forms replace (for their MACs)."""
+        return [self.op] + ([self.pool] if self.pool is not None else [])
+
+    def label(self, model) -> str:
+        kh, kw = self.kernel
+        pool = " + 2x2 max pool" if self.pool is not None else ""
+        return f"{op_name(model, model.subgraphs[0].operators[self.op])} #{self.op} (1 -> {self.channels} channels, {kh}x{kw}{pool})"
 
 
 def sites(model) -> list[Site]:
@@ -61,7 +73,7 @@ def sites(model) -> list[Site]:
         x, w, y = (sg.tensors[op.inputs[0]], sg.tensors[op.inputs[1]], sg.tensors[op.outputs[0]])
         if len(x.shape) != 4 or x.shape[0] != 1 or x.shape[3] != 1 or len(w.shape) != 4:
             continue
-        if not (_is_int8(x) and _is_int8(w) and _is_int8(y)) or sg.tensors[op.inputs[1]].buffer == 0:
+        if not (E.is_int8(x) and E.is_int8(w) and E.is_int8(y)) or sg.tensors[op.inputs[1]].buffer == 0:
             continue
         o = op.builtinOptions
         if (o.strideH, o.strideW, o.dilationHFactor or 1, o.dilationWFactor or 1) != (1, 1, 1, 1):
@@ -104,17 +116,27 @@ def _rewrite(model, site: Site, form: str):
     sg = model.subgraphs[0]
     op = sg.operators[site.op]
     weights = _taps(model, op, site)  # [C, kh, kw] int8, the filter of every form
-    scales, zeros = _filter_quant(sg.tensors[op.inputs[1]], site.channels)
+    scales, zeros = E.filter_quant(sg.tensors[op.inputs[1]], site.channels)
     act = op.builtinOptions.fusedActivationFunction
     if form in ("conv", "depthwise"):
-        _set_filter(model, sg.tensors[op.inputs[1]], weights[:, :, :, None] if form == "conv"
+        E.set_filter(model, sg.tensors[op.inputs[1]], weights[:, :, :, None] if form == "conv"
                     else np.moveaxis(weights, 0, -1)[None], scales, zeros, 0 if form == "conv" else 3)
-        sg.operators[site.op] = _conv_op(model, form, op.inputs, op.outputs, op.builtinOptions.padding, act,
+        sg.operators[site.op] = E.conv_op(model, form, op.inputs, op.outputs, op.builtinOptions.padding, act,
                                          site.channels)
         return model
     if form == "pairs":
         return _pairs(model, site, weights, scales, zeros, act)
     return _space_to_depth(model, site, weights, scales, zeros, act)
+
+
+def span(model, site: Site, form: str) -> list:
+    """Indices of the operators that compute the site in `model`, the site written in `form`."""
+    if form in ("conv", "depthwise"):  # replaced in place; the pool, if any, is where it was
+        return site.ops
+    if form == "pairs":  # RESHAPE, CONV_2D, RESHAPE in a row; the pool where it was
+        return list(range(site.op, site.op + 3)) + ([site.pool + 2] if site.pool is not None else [])
+    # SPACE_TO_DEPTH, CONV_2D, then DEPTH_TO_SPACE or RESHAPE + MAX_POOL_2D, in a row
+    return list(range(site.op, site.op + (3 if site.pool is None else 4)))
 
 
 def _site_tensors(model, site: Site):
@@ -140,29 +162,16 @@ def _pairs(model, site: Site, w, scales, zeros, act):
                 kx = 2 * kx2 + sx - dx
                 if 0 <= kx < kw:
                     big[dx * c:(dx + 1) * c, :, kx2, sx] = w[:, :, kx]
-    paired = _tensor(sg, [1, h, wd // 2, 2], x)
-    filt = _const(model, sg, big, schema.TensorType.INT8)
-    sg.tensors[filt].quantization = _quant(np.tile(scales, 2), np.tile(zeros, 2), 0)
-    inputs = [paired, filt] + _replicated_bias(model, sg, op, c, 2)
-    wide = _tensor(sg, [1, ho, wo // 2, 2 * c], y)
+    paired = E.new_tensor(sg, [1, h, wd // 2, 2], x)
+    filt = E.new_const(model, sg, big, schema.TensorType.INT8)
+    sg.tensors[filt].quantization = E.quant(np.tile(scales, 2), np.tile(zeros, 2), 0)
+    inputs = [paired, filt] + E.replicated_bias(model, sg, op, c, 2)
+    wide = E.new_tensor(sg, [1, ho, wo // 2, 2 * c], y)
     sg.operators[site.op:site.op + 1] = [
-        _reshape(model, sg, x_index, paired, [1, h, wd // 2, 2]),
-        _conv_op(model, "conv", inputs, [wide], schema.Padding.VALID, act, 2 * c),
-        _reshape(model, sg, wide, y_index, [1, ho, wo, c])]
+        E.reshape(model, sg, x_index, paired, [1, h, wd // 2, 2]),
+        E.conv_op(model, "conv", inputs, [wide], schema.Padding.VALID, act, 2 * c),
+        E.reshape(model, sg, wide, y_index, [1, ho, wo, c])]
     return model
-
-
-def _replicated_bias(model, sg, op, c: int, times: int) -> list:
-    """The bias input of a form with `times` copies of every output channel ([] without a bias)."""
-    if len(op.inputs) < 3 or op.inputs[2] < 0:
-        return []
-    schema = tflite_schema()
-    bias = _buffer_array(model, sg.tensors[op.inputs[2]], np.int32)
-    b = _const(model, sg, np.tile(bias, times), schema.TensorType.INT32)
-    bq = sg.tensors[op.inputs[2]].quantization
-    if bq is not None and bq.scale is not None and len(bq.scale) == c:
-        sg.tensors[b].quantization = _quant(np.tile(np.asarray(bq.scale), times), np.zeros(times * c, np.int64), 0)
-    return [b]
 
 
 def _space_to_depth(model, site: Site, w, scales, zeros, act):
@@ -183,25 +192,25 @@ def _space_to_depth(model, site: Site, w, scales, zeros, act):
                             ky, kx = 2 * ky2 + sy - dy, 2 * kx2 + sx - dx
                             if 0 <= ky < kh and 0 <= kx < kw:
                                 big[(dy * 2 + dx) * c:(dy * 2 + dx + 1) * c, ky2, kx2, sy * 2 + sx] = w[:, ky, kx]
-    s2d = _tensor(sg, [1, h // 2, wd // 2, 4], x)
-    filt = _const(model, sg, big, schema.TensorType.INT8)
-    sg.tensors[filt].quantization = _quant(np.tile(scales, 4), np.tile(zeros, 4), 0)
-    inputs = [s2d, filt] + _replicated_bias(model, sg, op, c, 4)
-    new = [_op(model, "SPACE_TO_DEPTH", [x_index], [s2d], "SpaceToDepthOptions", blockSize=2)]
+    s2d = E.new_tensor(sg, [1, h // 2, wd // 2, 4], x)
+    filt = E.new_const(model, sg, big, schema.TensorType.INT8)
+    sg.tensors[filt].quantization = E.quant(np.tile(scales, 4), np.tile(zeros, 4), 0)
+    inputs = [s2d, filt] + E.replicated_bias(model, sg, op, c, 4)
+    new = [E.new_op(model, "SPACE_TO_DEPTH", [x_index], [s2d], "SpaceToDepthOptions", blockSize=2)]
     if site.pool is None:
-        wide = _tensor(sg, [1, ho, wo, 4 * c], y)
-        new.append(_conv_op(model, "conv", inputs, [wide], schema.Padding.VALID, act, 4 * c))
-        new.append(_op(model, "DEPTH_TO_SPACE", [wide], [y_index], "DepthToSpaceOptions", blockSize=2))
+        wide = E.new_tensor(sg, [1, ho, wo, 4 * c], y)
+        new.append(E.conv_op(model, "conv", inputs, [wide], schema.Padding.VALID, act, 4 * c))
+        new.append(E.new_op(model, "DEPTH_TO_SPACE", [wide], [y_index], "DepthToSpaceOptions", blockSize=2))
         sg.operators[site.op:site.op + 1] = new
         return model
     pool = sg.operators[site.pool]
-    wide = _tensor(sg, [1, ho, wo, 4 * c], y)
+    wide = E.new_tensor(sg, [1, ho, wo, 4 * c], y)
     # [1, ho, wo, 4C] read as [1, ho, 4*wo, C] holds the four positions of each block side by
     # side in a row, so a 1x4/4 max pool writes the 2x2 pool's own output tensor directly.
-    rows = _tensor(sg, [1, ho, 4 * wo, c], y)
-    new.append(_conv_op(model, "conv", inputs, [wide], schema.Padding.VALID, act, 4 * c))
-    new.append(_reshape(model, sg, wide, rows, [1, ho, 4 * wo, c]))
-    new.append(_op(model, "MAX_POOL_2D", [rows], [pool.outputs[0]], "Pool2DOptions", padding=schema.Padding.VALID,
+    rows = E.new_tensor(sg, [1, ho, 4 * wo, c], y)
+    new.append(E.conv_op(model, "conv", inputs, [wide], schema.Padding.VALID, act, 4 * c))
+    new.append(E.reshape(model, sg, wide, rows, [1, ho, 4 * wo, c]))
+    new.append(E.new_op(model, "MAX_POOL_2D", [rows], [pool.outputs[0]], "Pool2DOptions", padding=schema.Padding.VALID,
                    strideH=1, strideW=4, filterHeight=1, filterWidth=4,
                    fusedActivationFunction=pool.builtinOptions.fusedActivationFunction))
     del sg.operators[site.pool]  # after the conv: removing it first keeps site.op valid
@@ -209,102 +218,6 @@ def _space_to_depth(model, site: Site, w, scales, zeros, act):
     return model
 
 
-def _is_int8(t) -> bool:
-    return t.type == tflite_schema().TensorType.INT8
-
-
-def _buffer_array(model, tensor, dtype) -> np.ndarray:
-    raw = model.buffers[tensor.buffer].data
-    return np.frombuffer(bytes(bytearray(raw)), dtype).reshape(tensor.shape)
-
-
 def _taps(model, op, site: Site) -> np.ndarray:
-    w = _buffer_array(model, model.subgraphs[0].tensors[op.inputs[1]], np.int8)
+    w = E.buffer_array(model, model.subgraphs[0].tensors[op.inputs[1]], np.int8)
     return w[:, :, :, 0].copy() if site.form == "conv" else np.moveaxis(w[0], -1, 0).copy()
-
-
-def _filter_quant(tensor, channels: int):
-    q = tensor.quantization
-    scales = np.asarray(q.scale, np.float32)
-    zeros = np.asarray(q.zeroPoint if q.zeroPoint is not None else np.zeros(len(scales)), np.int64)
-    if len(scales) == 1:  # per-tensor: the same scale for every channel
-        scales, zeros = np.repeat(scales, channels), np.repeat(zeros, channels)
-    return scales, zeros
-
-
-def _quant(scales, zeros, axis: int):
-    q = tflite_schema().QuantizationParametersT()
-    q.scale, q.zeroPoint, q.quantizedDimension = list(map(float, scales)), list(map(int, zeros)), axis
-    return q
-
-
-def _set_filter(model, tensor, values: np.ndarray, scales, zeros, axis: int) -> None:
-    buf = tflite_schema().BufferT()
-    buf.data = np.frombuffer(values.astype(np.int8).tobytes(), np.uint8)
-    model.buffers.append(buf)  # a buffer of its own: the old one may be shared
-    tensor.buffer = len(model.buffers) - 1
-    tensor.shape = list(values.shape)
-    tensor.quantization = _quant(scales, zeros, axis)
-
-
-def _tensor(sg, shape, like) -> int:
-    """A new activation tensor with `like`'s type and quantization."""
-    t = tflite_schema().TensorT()
-    t.shape, t.type, t.buffer, t.name = list(shape), like.type, 0, b""
-    t.quantization = copy.deepcopy(like.quantization)
-    sg.tensors.append(t)
-    return len(sg.tensors) - 1
-
-
-def _const(model, sg, values: np.ndarray, dtype) -> int:
-    schema = tflite_schema()
-    buf = schema.BufferT()
-    buf.data = np.frombuffer(np.ascontiguousarray(values).tobytes(), np.uint8)
-    model.buffers.append(buf)
-    t = schema.TensorT()
-    t.shape, t.type, t.buffer, t.name = list(values.shape), dtype, len(model.buffers) - 1, b""
-    sg.tensors.append(t)
-    return len(sg.tensors) - 1
-
-
-def _opcode(model, name: str, version: int) -> int:
-    schema = tflite_schema()
-    code = getattr(schema.BuiltinOperator, name)
-    for i, oc in enumerate(model.operatorCodes):
-        if max(oc.builtinCode, oc.deprecatedBuiltinCode) == code:
-            return i
-    oc = schema.OperatorCodeT()
-    oc.builtinCode, oc.deprecatedBuiltinCode, oc.version = code, min(code, 127), version
-    model.operatorCodes.append(oc)
-    return len(model.operatorCodes) - 1
-
-
-# Operator versions for int8 data (TFLite's op_version table); TFLM ignores them, LiteRT checks.
-VERSIONS = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "SPACE_TO_DEPTH": 2, "DEPTH_TO_SPACE": 2,
-            "MAX_POOL_2D": 2, "RESHAPE": 1}
-
-
-def _op(model, name: str, inputs, outputs, options: str, **fields):
-    schema = tflite_schema()
-    op = schema.OperatorT()
-    op.opcodeIndex = _opcode(model, name, VERSIONS[name])
-    op.inputs, op.outputs = list(inputs), list(outputs)
-    opts = getattr(schema, options + "T")()
-    for k, v in fields.items():
-        setattr(opts, k, v)
-    op.builtinOptionsType, op.builtinOptions = getattr(schema.BuiltinOptions, options), opts
-    return op
-
-
-def _conv_op(model, form: str, inputs, outputs, padding, act, channels: int):
-    common = dict(padding=padding, strideH=1, strideW=1, dilationHFactor=1, dilationWFactor=1,
-                  fusedActivationFunction=act)
-    if form == "conv":
-        return _op(model, "CONV_2D", inputs, outputs, "Conv2DOptions", **common)
-    return _op(model, "DEPTHWISE_CONV_2D", inputs, outputs, "DepthwiseConv2DOptions", depthMultiplier=channels,
-               **common)
-
-
-def _reshape(model, sg, src: int, dst: int, shape):
-    # No shape tensor: TFLM reads the output tensor's dims, LiteRT the option (saves ~100 B each).
-    return _op(model, "RESHAPE", [src], [dst], "ReshapeOptions", newShape=list(shape))

@@ -235,12 +235,13 @@ class LiteRTRunner:
     """Batch-1 inference with LiteRT, quantizing inputs with the model's own parameters. Inputs and
     outputs are in canonical order (core.model.info): one array each for single-I/O models."""
 
-    def __init__(self, data: bytes, num_threads: int = 1):
-        from ai_edge_litert.interpreter import Interpreter
+    def __init__(self, data: bytes, num_threads: int = 1, *, reference: bool = False):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         from core.model.info import tflite_io_details
 
-        self.interp = Interpreter(model_content=data, num_threads=num_threads)
+        resolver = OpResolverType.BUILTIN_REF if reference else OpResolverType.AUTO
+        self.interp = Interpreter(model_content=data, num_threads=num_threads, experimental_op_resolver_type=resolver)
         self.interp.allocate_tensors()
         self.ins, self.outs = tflite_io_details(self.interp)
         self.inp, self.out = self.ins[0], self.outs[0]

@@ -1,6 +1,6 @@
 """The graph step's speed pass: each costly operator in the form the device's kernels run fastest.
 
-For every site core.analysis.conv_forms finds, each equivalent form is written, memory-planned
+For every site core.analysis.op_forms finds, each equivalent form is written, memory-planned
 like the final model will be, proven bit-identical (TFLM and LiteRT on the host, and the emulated
 core against the host TFLM), and run on the emulated core. The form with the fewest instructions
 is kept, unless it needs a larger arena there than the form the model came with. Nothing is
@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+NO_SITES = ("no operator with an equivalent form to try (a convolution over one input channel, a depthwise "
+            "one with a channel multiplier, a FULLY_CONNECTED, a PAD before a convolution)")
 SAMPLES = 4  # inputs run on the emulated core per candidate: compared with the host TFLM's
 
 
@@ -56,27 +58,30 @@ def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, flash_gr
     `arena_growth` is the fraction of the starting form's target arena a faster form may add, and
     `flash_growth` the fraction of the model's size (the original model's, for every site together).
     `budget` ({"flash", "arena"}, bytes or None) is one an earlier step fitted: no form breaks it."""
-    from core.analysis import conv_forms
+    from core.analysis import op_forms
     from core.analysis.tflite_reader import read_model
     from core.analysis.tflite_writer import to_bytes
 
     if firmware is None:
         return data, [], ("no device with an emulated core is chosen, so no form can be measured "
                           "(choose a target such as cortex-m4f)")
-    found = conv_forms.sites(read_model(data))
+    found = op_forms.sites(read_model(data))
     if not found:
-        return data, [], "no operator with a faster equivalent form (a convolution over one input channel)"
+        return data, [], NO_SITES
     if read_model(data).metadata and any(m.name == b"OfflineMemoryAllocation" for m in read_model(data).metadata):
         return data, [], "the model already carries an offline memory plan"
     reports, current = [], data
     flash_allowed = int(len(plan(data)) * (1 + flash_growth))  # against the planned original, for all sites
     for original in sorted(found, key=lambda s: -s.op):
         cancel()
-        site = next(s for s in conv_forms.sites(read_model(current)) if s.op == original.op)
+        site = next((s for s in op_forms.sites(read_model(current)) if (s.kind, s.op) == (original.kind, original.op)),
+                    None)
+        if site is None:  # an earlier rewrite took it into its own form
+            continue
         runs, models = [], {site.form: current}  # the form it has is always there to fall back on
         for form in site.forms:
             try:
-                cand = current if form == site.form else to_bytes(conv_forms.rewrite(read_model(current), site, form))
+                cand = current if form == site.form else to_bytes(op_forms.rewrite(read_model(current), site, form))
                 planned = plan(cand)
             except Exception as exc:  # a form we cannot write for this model is a form not taken
                 runs.append(FormRun(form, 0, 0, 0, 0, False, f"could not be written: {type(exc).__name__}: {exc}"))
@@ -103,7 +108,7 @@ def speed_up(data: bytes, firmware, plan, *, arena_growth: float = 0.0, flash_gr
                          f"{r.stripped:,} B stripped > the {flash_cap:,} B budget" if over_budget(r)
                          else f"{r.instructions:,} instructions, not fewer")
         current = models[best.form]
-        report = SiteReport(_describe(read_model(data), original), site.form, best.form, _site_macs(data, original),
+        report = SiteReport(original.label(read_model(data)), site.form, best.form, _site_macs(data, original),
                             runs)
         reports.append(report)
         log(f"graph: {report.line()}")
@@ -135,25 +140,12 @@ def _measure(original: bytes, cand: bytes, planned: bytes, site, form: str, firm
 
 
 def _site_ops(cand_model, planned_model, site, form: str) -> set:
-    """Execution indices (in the planned model) of the operators that replace the site."""
+    """Execution indices (in the planned model) of the operators that compute the site."""
+    from core.analysis import op_forms
+
     ops = cand_model.subgraphs[0].operators
-    if form in ("conv", "depthwise"):  # replaced in place; the pool, if any, is where it was
-        chosen = [ops[site.op]] + ([ops[site.pool]] if site.pool is not None else [])
-    elif form == "pairs":  # RESHAPE, CONV_2D, RESHAPE in a row; the pool where it was
-        chosen = ops[site.op:site.op + 3] + ([ops[site.pool + 2]] if site.pool is not None else [])
-    else:  # SPACE_TO_DEPTH, CONV_2D, then DEPTH_TO_SPACE or RESHAPE + MAX_POOL_2D, in a row
-        chosen = ops[site.op:site.op + (3 if site.pool is None else 4)]
-    outs = {t for op in chosen for t in op.outputs}
+    outs = {t for i in op_forms.span(cand_model, site, form) for t in ops[i].outputs}
     return {i for i, op in enumerate(planned_model.subgraphs[0].operators) if set(op.outputs) & outs}
-
-
-def _describe(model, site) -> str:
-    from core.analysis.schema import op_name
-
-    op = model.subgraphs[0].operators[site.op]
-    kh, kw = site.kernel
-    pool = " + 2x2 max pool" if site.pool is not None else ""
-    return f"{op_name(model, op)} #{site.op} (1 -> {site.channels} channels, {kh}x{kw}{pool})"
 
 
 def _site_macs(data: bytes, site) -> int:
@@ -161,5 +153,4 @@ def _site_macs(data: bytes, site) -> int:
     from core.analysis.macs import op_macs
 
     graph = build_graph(data)
-    ops = [site.op] + ([site.pool] if site.pool is not None else [])
-    return int(sum(op_macs(graph.ops[i], graph) or 0 for i in ops))
+    return int(sum(op_macs(graph.ops[i], graph) or 0 for i in site.ops))
