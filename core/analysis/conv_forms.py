@@ -22,7 +22,6 @@ outputs are bit-identical; the caller proves that on TFLM and measures which is 
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,9 +103,7 @@ def sites(model) -> list[Site]:
 
 def rewrite(model, site: Site, form: str):
     """A copy of `model` with the convolution at `site` in `form` (one of site.forms)."""
-    if form not in site.forms:
-        raise ValueError(f"form {form!r} does not apply here (possible: {', '.join(site.forms)})")
-    model = copy.deepcopy(model)
+    model = E.start_rewrite(model, site, form)
     if form == site.form:
         return model
     return drop_unused(_rewrite(model, site, form))

@@ -12,7 +12,6 @@ over several input channels, and convolutions over one input channel with a stri
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,9 +75,7 @@ def sites(model) -> list[Site]:
 
 
 def rewrite(model, site: Site, form: str):
-    if form not in site.forms:
-        raise ValueError(f"form {form!r} does not apply here (possible: {', '.join(site.forms)})")
-    model = copy.deepcopy(model)
+    model = E.start_rewrite(model, site, form)
     if form == site.form:
         return model
     sg = model.subgraphs[0]

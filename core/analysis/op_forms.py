@@ -7,9 +7,9 @@ form)` (the operators computing the site once written in that form); its sites c
 
 from __future__ import annotations
 
-from core.analysis import conv_forms, dw_forms, fc_forms, pad_fusion
+from core.analysis import conv_forms, dw_forms, pad_fusion
 
-KINDS = {m.Site.kind: m for m in (conv_forms, dw_forms, fc_forms, pad_fusion)}
+KINDS = {m.Site.kind: m for m in (conv_forms, dw_forms, pad_fusion)}
 
 
 def sites(model) -> list:

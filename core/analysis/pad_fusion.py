@@ -13,7 +13,6 @@ the larger kernel costs multiply-accumulates, which the measurement weighs.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,9 +111,7 @@ def sites(model) -> list[Site]:
 
 
 def rewrite(model, site: Site, form: str):
-    if form not in site.forms:
-        raise ValueError(f"form {form!r} does not apply here (possible: {', '.join(site.forms)})")
-    model = copy.deepcopy(model)
+    model = E.start_rewrite(model, site, form)
     if form == site.form:
         return model
     sg = model.subgraphs[0]

@@ -1,7 +1,6 @@
 """Writing operators into a .tflite held as the schema's object API (core.analysis.schema).
 
-The helpers every operator form uses (core.analysis.conv_forms, pad_fusion, fc_forms,
-dw_forms): new activation and constant tensors, operator codes, operators with their options.
+The helpers every operator form uses (core.analysis.conv_forms, pad_fusion, dw_forms): new activation and constant tensors, operator codes, operators with their options.
 """
 
 from __future__ import annotations
@@ -131,3 +130,10 @@ def readers(sg) -> dict:
             if t >= 0:
                 found.setdefault(t, []).append(i)
     return found
+
+
+def start_rewrite(model, site, form: str):
+    """A copy of `model` to write `site` in `form` into; a form the site does not offer is an error."""
+    if form not in site.forms:
+        raise ValueError(f"form {form!r} does not apply here (possible: {', '.join(site.forms)})")
+    return copy.deepcopy(model)

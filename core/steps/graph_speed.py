@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 NO_SITES = ("no operator with an equivalent form to try (a convolution over one input channel, a depthwise "
-            "one with a channel multiplier, a FULLY_CONNECTED, a PAD before a convolution)")
+            "one with a channel multiplier, a PAD before a convolution)")
 SAMPLES = 4  # inputs run on the emulated core per candidate: compared with the host TFLM's
 
 
