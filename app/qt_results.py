@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from core.report import fidelity_cell, score_cell
 
 COLUMNS = ["variant", "size B", "Δ size", "score", "Δ score (pt)", "fidelity", "latency", "runs on TFLM",
-           "TFLM arena B", "flash B", "fits device", "NPU (Vela estimate)"]
-NPU_COLUMN = 11
+           "TFLM arena B", "firmware flash B", "firmware RAM B", "fits device", "NPU (Vela estimate)"]
+FLASH_COLUMN, FITS_COLUMN, NPU_COLUMN = 9, 11, 12
 BAD = QColor("#f4c7c3")
 
 
@@ -103,12 +103,12 @@ class ResultsWidget(QTableWidget):
         (_, score), (_, base_score) = m.primary, base.primary
         d_acc = None if index == 0 or score is None or base_score is None else (score - base_score) * 100
         runs = "-" if t is None else ("yes" if t.runs else "no")
-        flash = m.size_bytes if m.kind == "tflite" else None
+        fp = m.footprint  # model + TFLM code, arena + runtime RAM: measured with an emulated core
         fits, why = (True, "")
         on = m.target  # the emulated target's figures, when the run measured them
         arena = on.arena_used if on is not None else (t.arena_total if t else None)
         if self.device is not None and m.kind == "tflite":
-            fits, why = self.device.fits(flash, arena)
+            fits, why = self.device.judge(m)
         synthetic = m.calibration == "synthetic"
         cells = [
             (m.name + ("  (synthetic calibration)" if synthetic else ""), m.name), (f"{m.size_bytes:,}", m.size_bytes),
@@ -119,7 +119,8 @@ class ResultsWidget(QTableWidget):
              else m.fidelity.cos if m.fidelity else None),
             _latency_cell(m),
             (runs, runs), ("-" if not arena else f"{arena:,}", arena),
-            ("-" if flash is None else f"{flash:,}", flash),
+            ("-" if fp is None else f"{fp.flash_total:,}", fp.flash_total if fp else None),
+            ("-" if fp is None else f"{fp.ram_total:,}", fp.ram_total if fp else None),
             ("-" if m.kind != "tflite" or self.device is None else ("yes" if fits else "no"), fits),
             _npu_cell(m),
         ]
@@ -134,8 +135,12 @@ class ResultsWidget(QTableWidget):
         if t and not t.runs:
             items[7].setToolTip(t.reason)
             items[7].setBackground(QBrush(BAD))
+        split = fp.split_text() if fp is not None else (m.footprint_note or "Firmware footprint: not measured "
+                                                           "(measured for TFLM-runnable variants on an emulated core)")
+        items[FLASH_COLUMN].setToolTip(split)
+        items[FLASH_COLUMN + 1].setToolTip(split)
+        items[FITS_COLUMN].setToolTip(why or ("Fits: " + split if fp is not None else ""))
         if not fits:
-            items[10].setToolTip(why)
             for item in items:
                 item.setBackground(QBrush(BAD))
         if m.notes:

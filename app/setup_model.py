@@ -41,6 +41,8 @@ class Setup:
             input_range=list(self.input_range) if self.input_range is not None else
             (None if chosen else self.recorded.get("input_range")),
             input_norm=self.input_norm, target=self.target, kernels=self.kernels,
+            footprint_target=(self.device.stand_in or "none") if self.device is not None and self.target == "none"
+            else "none",
             clock_mhz=self.device.clock_mhz if self.target != "none" and self.device is not None else 0,
             npu=self.device.npu if self.device is not None and self.device.npu else "none",
             npu_clock_mhz=self.device.npu_clock_mhz if self.device is not None and self.device.npu else 0,

@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
                         "input's range) only when you have no data, and the report says so")
     r.add_argument("--trust-model-code", action="store_true",
                    help="allow loading models whose layers store Python code (Lambda)")
+    r.add_argument("--device", default=None, help="a device profile, e.g. nRF52840: every variant is measured "
+                   "on its emulated core (unless --target) and checked to fit it, all of it (model + TFLM code "
+                   "in flash, arena + runtime + stack in RAM)")
+    r.add_argument("--flash-kb", type=int, default=None, help="with --device: its flash budget instead (KB)")
+    r.add_argument("--ram-kb", type=int, default=None, help="with --device: its RAM budget instead (KB)")
     _target_options(r, npu=True)
 
     g = sub.add_parser("target", help="build TFLM for an emulated Cortex-M and measure a model there "
@@ -237,6 +242,12 @@ def _recipe_from_args(args):
     for name in ("target", "kernels", "clock_mhz", "npu"):
         if getattr(args, name, None) is not None:
             setattr(recipe, name, getattr(args, name))
+    device = _device(args) if getattr(args, "command", None) == "run" else None
+    if device is not None and not getattr(args, "target", None) and device.target:
+        recipe.target = device.target  # measured where it will run
+        recipe.clock_mhz = getattr(args, "clock_mhz", None) or device.clock_mhz
+    elif device is not None and not getattr(args, "target", None) and device.stand_in:
+        recipe.footprint_target = device.stand_in  # its footprint estimated on a built core, said so
     _apply_tree(args)
     recipe = Recipe.from_dict(recipe.to_dict(), "the command line")  # every check a recipe file gets
     return recipe
@@ -270,8 +281,9 @@ def cmd_target(args) -> int:
         print(f"{target.title} ({built.kernels}) ready: {built.elf}")
         return 0
     result = session.measure_on_target(target.name, kernels, samples=args.samples, clock_mhz=args.clock_mhz or 0)
+    fp = session.footprint_on_target(target.name, kernels, result.arena_used)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        print(json.dumps({**result.to_dict(), "footprint": fp.to_dict()}, indent=2, default=str))
         return 0
     print(f"{Path(args.model).name} on {target.title}, {built.kernels} kernels (QEMU {target.machine})")
     print(f"  instructions per inference: {result.instructions:,} (exact; samples: "
@@ -286,6 +298,7 @@ def cmd_target(args) -> int:
         mpi = "-" if op.macs_per_instruction is None else f"{op.macs_per_instruction:.3f}"
         macs = "-" if op.macs is None else f"{op.macs:,}"
         print(f"  {op.index:>3}  {op.op:<24} {op.instructions:>14,} {share:>6.1f}% {macs:>12} {mpi:>10}  {op.kernel}")
+    print("\n  " + fp.split_text().replace("\n", "\n  "))
     return 0
 
 
@@ -357,7 +370,17 @@ def cmd_run(args) -> int:
 
     session.run(Context(log=_stderr), on_variant=on_variant)
     session.write_run(out)
-    print(table([v.metrics for v in session.variants]))
+    device = _device(args)
+    print(table([v.metrics for v in session.variants], device))
+    if device is not None:
+        from core.report import fit_problems
+
+        print(f"\nDevice {device.name}: 'fits' judges the firmware's totals (fw flash: model + TFLM code; fw RAM: "
+              "arena + TFLM's own RAM + stack)" + ("." if device.target else
+              f"; its {device.cpu or 'CPU'} has no emulated core: ~ marks totals estimated on the "
+              f"{device.stand_in} build, * the model's bytes and arena alone where no build was there."))
+        for line in fit_problems([v.metrics for v in session.variants], device):
+            print("  " + line)
     for v in session.variants:
         if v.metrics.calibration == "synthetic":
             print(f"{v.name}: {v.metrics.notes[0]}")
@@ -387,6 +410,23 @@ def _default_data(session) -> None:
                 "running without data (every figure but accuracy; fidelity on inputs drawn from the "
                 "input's range). Give --data for accuracy; integer quantization then needs your data "
                 "or --calibration synthetic.")
+
+
+def _device(args):
+    """The --device profile of `run`, or None."""
+    if not getattr(args, "device", None):
+        if getattr(args, "flash_kb", None) or getattr(args, "ram_kb", None):
+            raise UsageError("--flash-kb and --ram-kb change a --device's budgets: give --device too.")
+        return None
+    from core.devices import KB, find
+
+    device = find(args.device)
+    if args.flash_kb or args.ram_kb:
+        budget = (f"{args.ram_kb or device.ram // KB} KB / {args.flash_kb or device.flash // KB} KB")
+        device = dataclasses.replace(device, name=f"{device.name.split(' (')[0]} ({budget}, custom budget)",
+                                     flash=(args.flash_kb or device.flash // KB) * KB,
+                                     ram=(args.ram_kb or device.ram // KB) * KB)
+    return device
 
 
 def _out_dir(path) -> Path:

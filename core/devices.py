@@ -27,6 +27,14 @@ class Device:
         return find_npu(self.npu, self.npu_clock_mhz, self.name.split(" (")[0]) if self.npu else None
 
     @property
+    def stand_in(self) -> str | None:
+        """For a CPU with no emulated core: the built core whose TFLM code and RAM stand in for it
+        (an estimate, labelled so): Helium's M55 for an M85, else the M4F."""
+        if self.target or not self.cpu:
+            return None
+        return "cortex-m55" if "M85" in self.cpu else "cortex-m4f"
+
+    @property
     def target_text(self) -> str:
         if self.target:
             text = f"{self.cpu}: measured on an emulated {self.target} (QEMU)"
@@ -37,11 +45,34 @@ class Device:
         return text
 
     def fits(self, flash_bytes: int | None, arena_bytes: int | None) -> tuple[bool, str]:
+        """The model's bytes and its arena against the budgets (what `judge` falls back to)."""
         problems = []
         if arena_bytes is not None and arena_bytes > self.ram:
             problems.append(f"arena {arena_bytes:,} B > RAM {self.ram:,} B")
         if flash_bytes is not None and flash_bytes > self.flash:
             problems.append(f"model {flash_bytes:,} B > flash {self.flash:,} B")
+        return not problems, "; ".join(problems)
+
+    def judge(self, m) -> tuple[bool, str]:
+        """Does variant `m` (core.measure.evaluation.Metrics) fit, all of it: the firmware's flash
+        (model + the TFLM code it links) and RAM (arena + TFLM's own data + stack) where its
+        footprint was measured; else the model's bytes and arena, and the reason says so."""
+        fp = getattr(m, "footprint", None)
+        if fp is None:
+            on = getattr(m, "target", None)
+            arena = on.arena_used if on is not None else (m.tflm.arena_total if m.tflm else None)
+            fits, why = self.fits(m.size_bytes if m.kind == "tflite" else None, arena)
+            basis = ("model bytes and arena only: the TFLM code and runtime RAM were not measured"
+                     + (f" ({m.footprint_note})" if getattr(m, "footprint_note", "") else
+                        " (choose a device with an emulated core)"))
+            return fits, "; ".join(x for x in (why, basis) if x)
+        problems = []
+        if fp.flash_total > self.flash:
+            problems.append(f"firmware flash {fp.flash_total:,} B (model {fp.model:,} + TFLM code {fp.code:,}) "
+                            f"> flash {self.flash:,} B")
+        if fp.ram_total > self.ram:
+            problems.append(f"firmware RAM {fp.ram_total:,} B (arena {fp.arena:,} + runtime {fp.static_ram:,} + "
+                            f"stack {fp.stack:,}) > RAM {self.ram:,} B")
         return not problems, "; ".join(problems)
 
 

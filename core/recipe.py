@@ -30,6 +30,9 @@ FIELDS = {
     "target": Param("target", "choice", "none", "the emulated Cortex-M every TFLM-runnable variant is "
                     "measured on (none: the host only)", choices=("none", *TARGETS)),
     "kernels": Param("kernels", "choice", "cmsis-nn", "TFLM kernels on the target", choices=KERNELS),
+    "footprint_target": Param("footprint_target", "choice", "none", "for a device without an emulated core: "
+                              "the already-built core whose TFLM code and RAM estimate its firmware footprint",
+                              choices=("none", *TARGETS)),
     "clock_mhz": Param("clock_mhz", "int", 0, "the device clock a time estimate assumes", min=0, max=5000,
                        unit="MHz", special={0: "the target's typical clock"}),
     "npu": Param("npu", "choice", "none", "the Ethos-U NPU every TFLM-runnable variant is compiled for with "
@@ -56,6 +59,7 @@ class Recipe:
     reference_epochs: int = 15
     target: str = "none"  # a core.target.targets name: measure variants on that emulated Cortex-M
     kernels: str = "cmsis-nn"
+    footprint_target: str = "none"  # with target none: the built core standing in for the device's
     clock_mhz: int = 0  # 0: the target's typical clock
     npu: str = "none"  # a core.npu.configs name: compile variants with Vela for that Ethos-U
     npu_clock_mhz: int = 0

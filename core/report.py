@@ -128,16 +128,46 @@ def table_text(head: list, rows: list, wide_last: int = 100) -> str:
     return "\n".join(lines)
 
 
-def table(metrics: list) -> str:
+def footprint_cells(m) -> tuple[str, str]:
+    """(firmware flash, firmware RAM): model + TFLM code, arena + runtime RAM + stack; '-' unmeasured."""
+    fp = getattr(m, "footprint", None)
+    return ("-", "-") if fp is None else (f"{fp.flash_total:,}", f"{fp.ram_total:,}")
+
+
+def fits_cell(m, device) -> str:
+    """'yes', 'NO' (fit_problems says why) or '-' for Keras variants; '*' marks a judgement on
+    the model's bytes and arena only (no footprint measured)."""
+    if m.kind != "tflite":
+        return "-"
+    fits, _ = device.judge(m)
+    fp = getattr(m, "footprint", None)
+    return ("yes" if fits else "NO") + ("*" if fp is None else "~" if fp.note else "")
+
+
+def fit_problems(metrics: list, device) -> list[str]:
+    """One line per variant that does not fit `device`, saying what is over."""
+    lines = []
+    for m in metrics:
+        if m.kind == "tflite":
+            fits, why = device.judge(m)
+            if not fits:
+                lines.append(f"{m.name} does not fit {device.name}: {why}")
+    return lines
+
+
+def table(metrics: list, device=None) -> str:
     """A plain-text table, one row per variant, the original first. With a target, its measured
-    instructions, estimated time and arena come first; host latency stays beside them."""
+    instructions, estimated time and arena come first; host latency stays beside them; with a
+    device (core.devices.Device), whether each variant fits it (firmware totals where measured)."""
     rows = variant_rows(metrics)
     on_target = any(getattr(m, "target", None) is not None or getattr(m, "target_note", "") for m in metrics)
     head = ["variant", "bytes", "Δ size", "gzip", "score", "Δ score", "fidelity"]
+    on_fp = any(getattr(m, "footprint", None) is not None for m in metrics)
     head += ["instr", "est. ms", "target arena"] if on_target else []
+    head += ["fw flash", "fw RAM"] if on_fp else []
     on_npu = any(getattr(m, "npu", None) is not None for m in metrics)
     head += ["NPU est. ms", "NPU/CPU ops"] if on_npu else []
-    head += ["host ms p50", "ms p90", "TFLM arena", "TFLM"]
+    head += ["host ms p50", "ms p90", "TFLM arena"] + (["fits device"] if device else []) + ["TFLM"]
     body = []
     for m, r in zip(metrics, rows):
         body.append([
@@ -145,9 +175,10 @@ def table(metrics: list) -> str:
             "" if r is rows[0] else f"{r['size_ratio'] * 100:.1f}%",
             f"{m.gzip_bytes:,}", score_cell(m),
             "" if r is rows[0] or r["delta_accuracy"] is None else f"{r['delta_accuracy'] * 100:+.2f} pt",
-            fidelity_cell(m), *(target_cells(m) if on_target else ()), *(npu_cells(m) if on_npu else ()),
+            fidelity_cell(m), *(target_cells(m) if on_target else ()), *(footprint_cells(m) if on_fp else ()),
+            *(npu_cells(m) if on_npu else ()),
             _fmt(m.latency_ms_median, ".3f"), _fmt(m.latency_ms_p90, ".3f"),
-            _fmt(m.arena_total, ","), tflm_cell(m)])
+            _fmt(m.arena_total, ","), *([fits_cell(m, device)] if device else []), tflm_cell(m)])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     widths[-1] = min(widths[-1], 70)
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths)).rstrip()]

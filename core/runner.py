@@ -178,6 +178,21 @@ def target_firmware(recipe: Recipe, ctx: Context):
     return built
 
 
+def _stand_in(recipe: Recipe, ctx: Context):
+    """For a device without an emulated core: the recipe's stand-in core, if it is already built
+    (its footprint estimates the device's; nothing is built for it). None otherwise."""
+    if recipe.footprint_target == "none":
+        return None
+    from core.target.build import built
+    from core.target.targets import get
+
+    found = built(get(recipe.footprint_target), recipe.kernels)
+    ctx.log(f"firmware footprint: estimated with the {recipe.footprint_target} build ({recipe.kernels})"
+            if found is not None else f"firmware footprint: not estimated: {recipe.footprint_target} "
+            f"({recipe.kernels}) is not built yet (tinyopt target --target {recipe.footprint_target} builds it)")
+    return found
+
+
 def preview_of(recipe: Recipe, ctx: Context, original: Artifact | None = None, *,
                trust_model_code: bool = False):
     """The preview of the inputs `run_recipe` would evaluate on (the test split or synthetic)."""
@@ -245,6 +260,7 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
         reference = {}
         target = target_firmware(recipe, ctx) if tflm and recipe.target != "none" else None
         ctx.firmware = target  # steps that measure candidates (channels to a budget) use the same core
+        stand_in = _stand_in(recipe, ctx) if tflm and target is None else None
         npu = None
         if tflm and recipe.npu != "none":
             from core.npu.configs import find_npu
@@ -256,7 +272,8 @@ def run_recipe(recipe: Recipe, ctx: Context | None = None, *, original: Artifact
             ctx.progress(Progress("evaluate", f"evaluating {art.name}", None))
             metrics, outputs = evaluate_outputs(art, ds, inputs=probe, reference=reference.get("outputs"),
                                                 inputs_label=label, latency_runs=recipe.latency_runs, tflm=tflm,
-                                                task=task, target=target, clock_mhz=recipe.clock_mhz)
+                                                task=task, target=target, clock_mhz=recipe.clock_mhz,
+                                                footprint_on=stand_in)
             if not reference:
                 reference["outputs"] = outputs  # the original's: every variant is compared with it
             metrics.calibration = calibration_of(art)

@@ -198,6 +198,14 @@ class Session:
             result.clock_mhz = clock_mhz
         return result
 
+    def footprint_on_target(self, target: str, kernels: str = "cmsis-nn", arena: int | None = None,
+                            progress=lambda msg: None):
+        """The loaded .tflite's whole firmware footprint there (core.target.footprint.Footprint)."""
+        from core.target.footprint import measure
+
+        art = self.original or self.load()
+        return measure(art.data, self.firmware(target, kernels, progress), arena)
+
     def search(self, out_dir, *, on_variant=lambda name, number, run: None, **settings):
         """Run (or resume) a search from this session's recipe (core.search.search takes `settings`).
         Each trial's variant becomes exportable under a name unique in the session (`on_variant(name,
@@ -235,6 +243,7 @@ class Session:
         from core.measure.evaluation import Metrics
         from core.measure.fidelity import Fidelity
         from core.model.loading import tflite_artifact
+        from core.target.footprint import Footprint
         from core.target.measure import TargetRun
         from core.measure.tasks import TaskScores
         from core.measure.tflm_check import TflmResult
@@ -249,12 +258,13 @@ class Session:
         result = RunResult(session.recipe, None)
         fields = {f.name for f in dataclasses.fields(Metrics)}
         for row in report.get("variants", []):
-            typed = ("tflm", "fidelity", "scores", "target")
+            typed = ("tflm", "fidelity", "scores", "target", "footprint")
             metrics = Metrics(**{k: v for k, v in row.items() if k in fields and k not in typed})
             metrics.scores = TaskScores(**row["scores"]) if row.get("scores") else None
             metrics.tflm = TflmResult(**row["tflm"]) if row.get("tflm") else None
             metrics.fidelity = Fidelity(**row["fidelity"]) if row.get("fidelity") else None
             metrics.target = TargetRun.from_dict(row["target"]) if row.get("target") else None
+            metrics.footprint = Footprint.from_dict(row["footprint"]) if row.get("footprint") else None
             path = run_dir / f"{row['name']}.tflite"
             art = None
             if row.get("kind") == "tflite" and path.exists():  # Keras variants stay rows without a model

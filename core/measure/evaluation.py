@@ -42,6 +42,8 @@ class Metrics:
     scores: TaskScores | None = None  # the task's figures (per-class accuracy, confusion, AUC, ...)
     target: object = None  # core.target.measure.TargetRun on the recipe's emulated Cortex-M, or None
     target_note: str = ""  # why it has no target figures (does not run there, not TFLM-runnable, ...)
+    footprint: object = None  # core.target.footprint.Footprint: model + TFLM code, arena + runtime RAM
+    footprint_note: str = ""  # why there is none
     calibration: str = ""  # integer modes: "data" or "synthetic" (accuracy then unknown); "" otherwise
     npu: object = None  # core.npu.vela.NpuReport on the recipe's Ethos-U (Vela's estimates), or None
     npu_note: str = ""  # why it has no NPU figures
@@ -62,7 +64,10 @@ class Metrics:
         return self.tflm.arena_total if self.tflm else None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if self.footprint is not None:
+            d["footprint"] = self.footprint.to_dict()  # with its totals
+        return d
 
 
 def model_bytes(artifact: Artifact) -> bytes:
@@ -83,11 +88,13 @@ def evaluate(artifact: Artifact, dataset=None, *, latency_runs: int = LATENCY_RU
 
 def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference=None,
                      inputs_label: str = "test split", latency_runs: int = LATENCY_RUNS,
-                     tflm: bool = True, task: str = "classification", target=None, clock_mhz: int = 0):
+                     tflm: bool = True, task: str = "classification", target=None, clock_mhz: int = 0,
+                     footprint_on=None):
     """(Metrics, outputs): `outputs` are the dequantized outputs on `inputs` (default: the
     dataset's test split); with `reference` (the original's outputs on the same inputs) the
     metrics carry the variant's fidelity to the original; with `target` (a core.target.build.Firmware)
-    every TFLM-runnable variant is also run on that emulated Cortex-M."""
+    every TFLM-runnable variant is also run on that emulated Cortex-M; without one, `footprint_on` (a
+    built Firmware standing in for a device without an emulated core) estimates the firmware footprint."""
     from core.measure.fidelity import fidelity
 
     raw = model_bytes(artifact)
@@ -124,6 +131,10 @@ def evaluate_outputs(artifact: Artifact, dataset=None, *, inputs=None, reference
                 m.notes.append("Outputs measured on TFLM; host latency needs LiteRT and is not measured.")
             if target is not None:
                 _on_target(m, artifact.data, x, target, clock_mhz)
+            elif footprint_on is not None and m.tflm.runs:
+                _footprint(m, artifact.data, footprint_on, None, f"An estimate: measured on the {footprint_on.target} "
+                           f"build ({footprint_on.kernels}), standing in for the device's CPU (no emulated core "
+                           "for it); its own code and RAM differ.")
     m.task = task
     if outputs is not None and x is not None:
         from core.measure.tasks import score
@@ -156,6 +167,19 @@ def _on_target(m: Metrics, data: bytes, x, target, clock_mhz: int) -> None:
         return
     if m.target.matches_host is False:
         m.notes.append(f"On {where}: {m.target.host_difference}.")
+    _footprint(m, data, target, m.target.arena_used)
+
+
+def _footprint(m: Metrics, data: bytes, firmware, arena: int | None, note: str = "") -> None:
+    """The whole firmware footprint (core.target.footprint); a failure is a note, never an error."""
+    from core.errors import TinyOptError
+    from core.target.footprint import measure
+
+    try:
+        m.footprint = measure(data, firmware, arena, note=note)
+    except TinyOptError as exc:
+        m.footprint_note = f"Firmware footprint not measured on {firmware.target} ({firmware.kernels}): {exc}"
+        m.notes.append(m.footprint_note)
 
 
 def tflm_dequantized_outputs(data: bytes, x: np.ndarray) -> np.ndarray | None:

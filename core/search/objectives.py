@@ -16,8 +16,8 @@ OBJECTIVES = ("flash", "ram", "accuracy", "latency")
 class Budget:
     """Constraints: a variant over either budget, or below the accuracy floor, is infeasible."""
 
-    ram: int | None = None  # bytes for the arena
-    flash: int | None = None  # bytes for the model
+    ram: int | None = None  # bytes of RAM: the firmware's (arena + runtime + stack) where measured, else the arena
+    flash: int | None = None  # bytes of flash: the firmware's (model + TFLM code) where measured, else the model
     max_drop: float | None = None  # accuracy points below the original's
 
 
@@ -26,12 +26,15 @@ def measure(metrics, objective: str) -> float | None:
     (a run with an NPU), latency and RAM are Vela's estimates: its total cycles (memory included)
     and its SRAM plus TFLM's persistent allocations, as the NPU export sizes the arena."""
     t, npu = metrics.target, getattr(metrics, "npu", None)
+    fp = getattr(metrics, "footprint", None) if npu is None else None  # the CPU firmware's totals
     if npu is not None and objective == "latency":
         return float(npu.total_cycles)
     if npu is not None and objective == "ram":
         return float(npu.sram_bytes + ((metrics.tflm.arena_tail or 0) if metrics.tflm else 0))
     if objective == "flash":
-        return float(metrics.size_bytes)
+        return float(fp.flash_total if fp is not None else metrics.size_bytes)
+    if objective == "ram" and fp is not None:
+        return float(fp.ram_total)
     if objective == "ram":
         return float(t.arena_used if t is not None else metrics.arena_total) if (t or metrics.arena_total) else None
     if objective == "latency":
@@ -92,10 +95,11 @@ def ruled_out(original, steps: list[dict], budget: Budget) -> str | None:
 def violations(m, base_m, budget: Budget) -> list[tuple[str, float]]:
     """(what, amount) for RAM, flash and the accuracy floor, in that order: amount > 0 breaks the
     constraint (Optuna's convention), 0 where there is no such constraint."""
-    ram = measure(m, "ram")
-    out = [(f"arena over {budget.ram:,} B", (ram - budget.ram) if ram is not None else 1.0)
+    ram, flash = measure(m, "ram"), measure(m, "flash")
+    whole = getattr(m, "footprint", None) is not None and getattr(m, "npu", None) is None
+    out = [(f"{'firmware RAM' if whole else 'arena'} over {budget.ram:,} B", (ram - budget.ram) if ram is not None else 1.0)
            if budget.ram is not None else ("", 0.0),
-           (f"model over {budget.flash:,} B", float(m.size_bytes - budget.flash))
+           (f"{'firmware flash' if whole else 'model'} over {budget.flash:,} B", float(flash - budget.flash))
            if budget.flash is not None else ("", 0.0)]
     acc, base = measure(m, "accuracy"), measure(base_m, "accuracy")
     if budget.max_drop is not None and acc is not None and base is not None:

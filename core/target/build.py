@@ -89,6 +89,17 @@ def firmware(target: Target, kernels: str = "cmsis-nn", *, tree: Tree | None = N
         return _build(tree, target, kernels, folder, progress or (lambda f, t: None), cancel or (lambda: False))
 
 
+def built(target: Target, kernels: str = "cmsis-nn", *, tree: Tree | None = None) -> Firmware | None:
+    """The runner for `target` and `kernels` when it is already built (never builds), else None."""
+    if kernels not in KERNELS or not toolchain.available():
+        return None
+    try:
+        tree = tree or locate()
+    except TargetError:
+        return None
+    return _existing(cache_root() / f"{target.name}-{fingerprint(tree, target)}" / kernels)
+
+
 def _existing(out: Path) -> Firmware | None:
     info_path = out / "build.json"
     if not info_path.is_file():
