@@ -62,7 +62,9 @@ def main() -> int:
             before, after = run(data, x, fw), run(out.data, x, fw)
             same = all(np.array_equal(a, b) for a, b in zip(before.outputs, after.outputs))
             macs = macs_of(before)  # the model's own MACs: a form's zero taps are not work
-            forms = "; ".join(f"{r['op']}: {r['before']} → {r['after']}" for r in out.info["graph"]["speed"]) \
+            forms = "; ".join(f"{r['op']}: {r['before']} → {r['after']} (" + ", ".join(
+                f"{f['form']} {f['site_instructions']:,}" if f["exact"] else f"{f['form']} not exact"
+                for f in r["runs"]) + ")" for r in out.info["graph"]["speed"]) \
                 or out.info["graph"].get("speed_skipped", "")
             rows.append([target, name, f"{before.instructions:,}", f"{after.instructions:,}",
                          f"{after.instructions / before.instructions:.2f}x", f"{macs / before.instructions:.3f}",
@@ -74,7 +76,8 @@ def main() -> int:
             "costly operator measured there, kept when bit-identical and fastest within 10 % more arena), then "
             "run before and after on 2 random inputs: instructions of one inference (exact, QEMU), MACs per "
             "instruction (the model's own MACs, core/analysis/macs.py), arena and flash, outputs compared "
-            "bit for bit. 'wall s' is the graph step's time.\n\n"
+            "bit for bit. 'forms' lists each site's forms tried with the site's own instructions. 'wall s' is "
+            "the graph step's time.\n\n"
             + markdown(["target", "model", "instructions before", "after", "ratio", "MACs/instr before", "after",
                         "arena B", "flash B", "outputs equal", "forms", "wall s"], rows) + "\n")
     write("speed.md", text)

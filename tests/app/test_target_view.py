@@ -39,6 +39,7 @@ def test_device_with_a_core_measures_variants_on_it(window, qtbot, tmp_path, mon
     statuses = [status for status, _, _ in window.target_view.rows]
     assert statuses and all(b is not None and v is not None for _, b, v in window.target_view.rows)
     assert "instructions" in window.target_view.caption.text()
+    _fits_with_its_code(window)
 
     def accept(dialog):
         assert dialog.verify.isChecked()  # the device has a core: verify there by default
@@ -53,6 +54,30 @@ def test_device_with_a_core_measures_variants_on_it(window, qtbot, tmp_path, mon
     assert "Cortex-M4F" in (folder / "model_settings.h").read_text()
     window.panel.on_target.setChecked(False)
     assert window.currentRecipe().target == "none"
+
+
+def _fits_with_its_code(window):
+    """The firmware columns show the measured totals; a device whose flash holds the model's bytes
+    but not the TFLM code beside them is shown as not fitting, and says what is over."""
+    import dataclasses
+
+    from app.qt_results import FITS_COLUMN, FLASH_COLUMN
+
+    results = window.results
+    row = next(r for r in range(results.rowCount()) if results.item(r, 0).text() == "original")
+    fp = window.variants.payloads[0].metrics.footprint
+    assert fp is not None and fp.model == 23_208 and fp.flash_total > fp.model + 50_000
+    assert results.item(row, FLASH_COLUMN).text() == f"{fp.flash_total:,}"
+    assert results.item(row, FLASH_COLUMN + 1).text() == f"{fp.ram_total:,}"
+    assert "TFLM framework" in results.item(row, FLASH_COLUMN).toolTip()
+    assert results.item(row, FITS_COLUMN).text() == "yes"
+    device = window.panel.setup.device
+    tight = dataclasses.replace(device, name="tight", flash=(fp.model + fp.flash_total) // 2)
+    results.setDevice(tight)
+    row = next(r for r in range(results.rowCount()) if results.item(r, 0).text() == "original")
+    assert fp.model < tight.flash and results.item(row, FITS_COLUMN).text() == "no"
+    assert f"firmware flash {fp.flash_total:,} B" in results.item(row, FITS_COLUMN).toolTip()
+    results.setDevice(device)
 
 
 def test_every_row_of_the_default_sequence_shows_on_the_target_tab(window, qtbot):

@@ -124,3 +124,24 @@ def test_no_data_given_runs_a_model_the_default_set_does_not_fit_without_data(tm
     p = tinyopt("run", "--model", shared_model("pretrainedResnet_quant.tflite"), "--steps", "strip",
                 "--data", "mnist-5k", "--out", tmp_path / "asked")
     assert p.returncode != 0 and "serves only models that take 28x28" in p.stderr  # asked for: refused
+
+
+def test_run_with_a_device_judges_the_whole_firmware(tmp_path):
+    """The study's int8 CNN (23,208 B) fits a 64 KB flash by its bytes, not with the TFLM code it
+    links: the table says NO and what is over."""
+    from core.target import toolchain
+
+    if not toolchain.available() and not os.environ.get("TINYOPT_REQUIRE_TARGET"):
+        pytest.skip("the Arm toolchain and QEMU are not installed (make setup-target)")
+    p = tinyopt("run", "--model", shared_model("seed_cnn_fashion_int8.tflite"), "--data", "none", "--steps", "strip",
+                "--device", "nrf52840", "--flash-kb", "64", "--out", tmp_path / "out", "--latency-runs", "5",
+                timeout=1800)
+    assert p.returncode == 0, p.stderr
+    rows = {line.split()[0]: line for line in p.stdout.splitlines() if line.startswith(("original", "stripped"))}
+    assert "fw flash" in p.stdout and "fits device" in p.stdout
+    assert " NO " in rows["original"] and " NO " in rows["stripped"]
+    assert "original does not fit" in p.stdout and "> flash 65,536 B" in p.stdout
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    fp = report["variants"][0]["footprint"]
+    assert fp["model"] == 23_208 < 65_536 < fp["flash_total"]
+    assert fp["ram_total"] == fp["arena"] + fp["static_ram"] + fp["stack"]
