@@ -17,6 +17,7 @@ def makefile(target: Target, kernels: str, tree_root: str, machine: str) -> str:
 #   make                      firmware build/model.elf (TFLM compiled from TFLM_TREE on first use)
 #   make TFLM_LIB=path/libtflm.a   link a TFLM library already built for this CPU instead
 #   make run                  run it in QEMU ({machine}): reads input.bin, writes output.bin
+#   make size                 the image's sections (build/model.map: where each byte came from)
 # Needs arm-none-eabi-gcc with newlib (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi
 # libstdc++-arm-none-eabi-newlib) and qemu-system-arm for `make run`. See README.md.
 TFLM_TREE ?= {tree_root}
@@ -70,7 +71,10 @@ build/startup.o: startup.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 build/model.elf: $(APP) $(TFLM_LIB) link.ld
-	$(CXX) $(CPU_FLAGS) --specs=rdimon.specs -nostartfiles -T link.ld -Wl,--gc-sections $(APP) $(TFLM_LIB) -lm -o $@
+	$(CXX) $(CPU_FLAGS) --specs=rdimon.specs -nostartfiles -T link.ld -Wl,--gc-sections -Wl,-Map=build/model.map,--cref $(APP) $(TFLM_LIB) -lm -o $@
+
+size: build/model.elf
+	arm-none-eabi-size -A $<
 
 run: build/model.elf
 	qemu-system-arm -M {machine} -nographic -monitor none -semihosting-config enable=on,target=native -kernel $<
@@ -78,7 +82,7 @@ run: build/model.elf
 clean:
 	rm -rf build
 
-.PHONY: all run clean
+.PHONY: all run size clean
 """
 
 
@@ -166,4 +170,33 @@ Makefile): they change TFLM's data structures.
 
 `kTensorArenaSize` = {settings['arena_size']:,} bytes: {settings['arena_measured']:,} measured ({settings.get('arena_measured_on', 'host TFLM')})
 plus a {settings['arena_margin']:,}-byte margin. The model was checked to load at both sizes.
+""" + _footprint_readme(settings.get("footprint"))
+
+
+def _footprint_readme(fp: dict | None) -> str:
+    """How much flash and RAM the whole firmware takes, and how to check it with your toolchain."""
+    if not fp:
+        return ""
+    return f"""
+## Firmware footprint
+
+Measured on {fp['target']} with {fp['kernels']} kernels (the model linked with exactly its operators, the
+same flags as this Makefile; the stack painted and read after one inference in QEMU):
+
+| flash | bytes | | RAM | bytes |
+|---|---|---|---|---|
+| model data | {fp['model']:,} | | arena (kTensorArenaSize) | {fp['arena']:,} |
+| TFLM framework | {fp['framework']:,} | | TFLM static data | {fp['tflm_static']:,} |
+| kernels | {fp['kernels_total']:,} | | interpreter and op resolver | {fp['runtime_objects']:,} |
+| C runtime (newlib, libgcc) | {fp['runtime_library']:,} | | C runtime static data | {fp['library_static']:,} |
+| | | | stack (deepest, RunModel) | {fp['stack']:,} |
+| **total** | **{fp['flash_total']:,}** | | **total** | **{fp['ram_total']:,}** |
+
+Your start-up code, main and drivers come on top (the measuring harness's own {fp['harness']:,} B are left
+out). To see the same split with your toolchain: `make size` prints the image's sections, and
+`build/model.map` (written by the link, with `--cref`) names the object every byte came from:
+sum the `libtflm.a(...)` members for TFLM, `model_data.o` for the model. This package's `verify_main.cc`
+reads files through semihosting with `printf`, so its image is larger than your firmware's will be.
+Most of the C runtime is newlib's `vsnprintf`, pulled in by TFLM's error messages: building TFLM and
+this package with `-DTF_LITE_STRIP_ERROR_STRINGS` should drop it with the messages (not measured here).
 """

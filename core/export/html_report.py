@@ -47,6 +47,29 @@ def _target_section(t: dict | None, e) -> str:
             f"<table><tr><th>#</th><th>operator</th><th>instructions</th><th>MACs</th></tr>{ops}</table>")
 
 
+def _footprint_section(fp: dict | None, e) -> str:
+    """The whole firmware: flash (model + TFLM code) and RAM (arena + runtime + stack), split."""
+    if not fp:
+        return ""
+    ops = "".join(f"<tr><td>kernel: {e(op)}</td><td>{n:,}</td></tr>"
+                  for op, n in sorted(fp["kernel_code"].items(), key=lambda kv: -kv[1]))
+    flash = [("model data", fp["model"]), ("TFLM framework", fp["framework"])]
+    ram = [("arena (kTensorArenaSize)", fp["arena"]), ("TFLM static data", fp["tflm_static"]),
+           ("interpreter and op resolver", fp["runtime_objects"]), ("C runtime static data", fp["library_static"]),
+           ("stack (deepest, measured)", fp["stack"])]
+    rows = lambda items: "".join(f"<tr><td>{e(k)}</td><td>{v:,}</td></tr>" for k, v in items)  # noqa: E731
+    return (f"<h2>Firmware footprint on {e(fp['target'])} ({e(fp['kernels'])} kernels)</h2>"
+            f"<p>Flash <b>{fp['flash_total']:,} B</b>, RAM <b>{fp['ram_total']:,} B</b>: the model linked with "
+            "exactly its operators against TFLM, split by the link map; the stack measured on the emulated core. "
+            f"The measuring start-up and main ({fp['harness']:,} B) are left out: your firmware has its own."
+            + (f" {e(fp['note'])}" if fp.get("note") else "") + "</p>"
+            f"<table><tr><th>flash</th><th>bytes</th></tr>{rows(flash)}{ops}"
+            f"<tr><td>C runtime (newlib, libgcc)</td><td>{fp['runtime_library']:,}</td></tr>"
+            f"<tr><th>total</th><th>{fp['flash_total']:,}</th></tr></table><br>"
+            f"<table><tr><th>RAM</th><th>bytes</th></tr>{rows(ram)}<tr><th>total</th><th>{fp['ram_total']:,}</th></tr>"
+            "</table>")
+
+
 def render(report: dict) -> str:
     e = html.escape
     rows = []
@@ -76,7 +99,7 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:nth-child(2),t
 Operators: {e(', '.join(report['ops']))}.</p>
 <h2>Metrics</h2><table><tr><th></th><th>variant</th><th>bytes</th><th>gzip</th><th>accuracy</th><th>runs on TFLM</th><th>TFLM arena</th></tr>
 {''.join(rows)}</table>
-{on_target}<h2>Per-layer memory</h2>{svg_chart(mem.get('ops', []))}
+{_footprint_section(s.get('footprint'), e)}{on_target}<h2>Per-layer memory</h2>{svg_chart(mem.get('ops', []))}
 <table><tr><th>#</th><th>op</th><th>output</th><th>MACs</th><th>flash B</th><th>RAM live B</th></tr>{op_rows}</table>
 <p>Peak {mem.get('peak_bytes', 0):,} B; lower bound {mem.get('lower_bound', 0):,} B; TFLM head (predicted) {mem.get('predicted_head', 0):,} B.</p>
 <h2>Sequence applied</h2><ol>{steps}</ol>

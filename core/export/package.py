@@ -100,7 +100,12 @@ def build_files(artifact, *, prefix: str, recipe=None, metrics=None, original_me
         notes += ["This model is LUT-compressed: build TFLM with USE_TFLM_COMPRESSION=1 and keep",
                   "AddDecode() in the resolver. Decoded weights take "
                   f"{compress.get('decoded_bytes', 0):,} bytes of the arena (included above)."]
+    footprint = _footprint(data, target, size, progress) if target is not None and npu is None else None
+    if footprint is not None and footprint.get("error"):
+        notes.append(footprint.pop("error"))
+        footprint = None
     settings = {"arena_measured": measured, "arena_margin": size - measured, "arena_size": size,
+                "footprint": footprint,
                 "input": _io(graph, graph.inputs[0]), "output": _io(graph, graph.outputs[0]),
                 "labels": list(labels or []), "firmware_notes": notes, **on_target,
                 "package": package_name(artifact.source, artifact.name)}
@@ -178,6 +183,19 @@ def _write_all(files: dict, folder: Path) -> None:
     for name in [*FILES, *sorted(set(files) - set(FILES))]:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(files[name])
+
+
+def _footprint(data: bytes, target, arena: int, progress) -> dict:
+    """The package's whole firmware footprint on its target with the declared arena
+    (core.target.footprint), as a dict; {"error": why} when it could not be measured."""
+    from core.errors import TinyOptError
+    from core.target.footprint import measure
+
+    progress(f"measuring the firmware footprint on {target.target}")
+    try:
+        return measure(data, target, arena).to_dict()
+    except TinyOptError as exc:
+        return {"error": f"Firmware footprint not measured: {exc}"}
 
 
 def _target_arena(artifact, target, metrics, progress) -> tuple[int, dict]:

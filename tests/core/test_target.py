@@ -101,6 +101,18 @@ def test_exported_package_builds_with_its_makefile_and_runs_in_qemu(tmp_path, na
     check = session.verify(package, "cortex-m4f")
     assert check.builds and check.allocates and check.outputs_match and check.run_model_instructions > 0
     assert not (package / "build").exists()  # verified in a copy: the package stays as exported
+    # the whole firmware's split is in every file a firmware engineer reads, at the declared arena
+    import json
+    import re
+
+    fp = json.loads((package / "report.json").read_text())["settings"]["footprint"]
+    settings = (package / "model_settings.h").read_text()
+    assert fp["arena"] == int(re.search(r"kTensorArenaSize = (\d+);", settings).group(1))
+    assert f"flash {fp['flash_total']:,} B = model {fp['model']:,}" in settings
+    assert fp["model"] == len((package / "model.tflite").read_bytes()) and fp["stack"] > 0
+    assert fp["flash_total"] < check.image_bytes  # the verifying image adds printf and file I/O
+    assert "Firmware footprint on cortex-m4f" in (package / "report.html").read_text()
+    assert "## Firmware footprint" in (package / "README.md").read_text() and "make size" in (package / "README.md").read_text()
 
 
 def test_cortex_m55_export_declares_at_least_the_arena_the_m55_needs(tmp_path):
