@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from core.search import Outcome, describe
 
-AXIS = {"flash": "flash: model bytes", "ram": "RAM: arena bytes", "accuracy": "accuracy (fidelity without labels)",
+AXIS = {"flash": "flash: model + TFLM code (model alone without a target)",
+        "ram": "RAM: arena + TFLM runtime + stack (arena alone without a target)", "accuracy": "accuracy (fidelity without labels)",
         "latency": "latency (instructions on the core, else host ms)"}
 GREY, FRONT_PEN = (170, 170, 170, 150), pg.mkPen((20, 20, 20), width=2)
 # Outcomes that count towards the total (a failed trial is made up for by another)

@@ -82,8 +82,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="two or more of flash, ram, accuracy, latency (instructions on --target, Vela's "
                    "cycles with --npu or an NPU device, else host ms)")
     s.add_argument("--device", default=None, help="a device profile (RAM and flash budgets), e.g. nRF52840")
-    s.add_argument("--ram-kb", type=int, default=None, help="RAM budget for the arena (KB)")
-    s.add_argument("--flash-kb", type=int, default=None, help="flash budget for the model (KB)")
+    s.add_argument("--ram-kb", type=int, default=None, help="RAM budget (KB): the firmware's (arena + TFLM runtime "
+                   "+ stack) with --target, else the arena's")
+    s.add_argument("--flash-kb", type=int, default=None, help="flash budget (KB): the firmware's (model + TFLM "
+                   "code) with --target, else the model's")
     s.add_argument("--max-drop", type=float, default=None, help="accuracy floor: points below the original's")
     s.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs of the training components")
     s.add_argument("--out", required=True, help="output folder: trials, front.json, search.db")

@@ -193,7 +193,7 @@ def _footprint(data: bytes, target, arena: int, progress) -> dict:
 
     progress(f"measuring the firmware footprint on {target.target}")
     try:
-        return measure(data, target, arena).to_dict()
+        return measure(data, target, arena, exact=True).to_dict()
     except TinyOptError as exc:
         return {"error": f"Firmware footprint not measured: {exc}"}
 

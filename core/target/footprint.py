@@ -32,6 +32,7 @@ FLASH_SECTIONS = (".vectors", ".text", ".ARM.extab", ".ARM.exidx", ".preinit_arr
                   ".fini_array", ".data")
 RAM_SECTIONS = (".data", ".bss")
 TIMEOUT_S = 300
+GROW_ATTEMPTS = 6  # an eighth more each: up to about twice the first size
 
 
 @dataclass
@@ -104,14 +105,18 @@ class Footprint:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
-def measure(data: bytes, runner: Firmware, arena: int | None = None, *, note: str = "") -> Footprint:
+def measure(data: bytes, runner: Firmware, arena: int | None = None, *, exact: bool = False,
+            note: str = "") -> Footprint:
     """The footprint of `data` on `runner`'s target and kernel set, linked with an arena of `arena`
-    bytes (None: first run with a large one to learn what TFLM uses, then link exactly that).
-    Raises TargetError when it does not link or run; cached by model, arena and build."""
+    bytes (None: learned by a first run with a large one). AllocateTensors can need a little more
+    than the arena_used_bytes() it reports (the planner's scratch while it plans), so a size that
+    fails is grown, by an eighth each time, and `arena` says what was linked; with `exact` the
+    given size must do. Raises TargetError when it does not link or run; cached by model, arena
+    and build."""
     from core.analysis.tflite_reader import op_names, read_model
 
     ops = sorted(set(op_names(read_model(data))))
-    key = hashlib.sha256(data + f"|{arena}|{runner.info.get('tflite_micro_commit')}".encode()
+    key = hashlib.sha256(data + f"|{arena}|{exact}|{runner.info.get('tflite_micro_commit')}".encode()
                          + _sources_digest().encode()).hexdigest()[:16]
     cached = runner.folder / "footprint" / "results" / f"{key}.json"
     if cached.is_file():
@@ -121,13 +126,25 @@ def measure(data: bytes, runner: Firmware, arena: int | None = None, *, note: st
     harness = _harness(runner, ops)
     library = _library(runner)
     if arena is None:
-        arena = _link_and_run(data, runner, harness, library, 8 << 20, ops)["arena_used"]
-    arena = -(-int(arena) // 16) * 16
-    result = _link_and_run(data, runner, harness, library, arena, ops)["footprint"]
+        arena = _link_and_run(data, runner, harness, library, 8 << 20, ops, per_op=False)["arena_used"] + 16
+    size = -(-int(arena) // 16) * 16
+    for attempt in range(GROW_ATTEMPTS):
+        try:
+            result = _link_and_run(data, runner, harness, library, size, ops)["footprint"]
+            break
+        except _TooSmall:
+            if exact or attempt == GROW_ATTEMPTS - 1:
+                raise TargetError(f"The footprint image for {get(runner.target).title} ({runner.kernels}) did not "
+                                  f"run: AllocateTensors failed with a {size:,}-byte arena.") from None
+            size = -(-(size + max(64, size // 8)) // 16) * 16
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
     result.note = note
     return result
+
+
+class _TooSmall(Exception):
+    """AllocateTensors failed at the linked arena size."""
 
 
 def _sources_digest() -> str:
@@ -209,6 +226,8 @@ def _link_and_run(data: bytes, runner: Firmware, harness: Path, library: Path, a
         output = proc.stdout + proc.stderr  # QEMU writes semihosting's SYS_WRITE0 to stderr
         report = dict(line.split(" ", 1) for line in output.splitlines() if " " in line)
         status = int(report.get("status", "-1").strip() or -1)
+        if status == 2:
+            raise _TooSmall()
         if status != 0 or "stack" not in report:
             why = {1: "an operator did not register", 2: f"AllocateTensors failed with a {arena:,}-byte arena",
                    3: "Invoke failed"}.get(status, output.strip()[-300:] or "no output")

@@ -24,7 +24,7 @@ def _runner(kernels="cmsis-nn", target="cortex-m4f"):
 def _measure(name, kernels="cmsis-nn", target="cortex-m4f", arena=None):
     from core.target.footprint import measure
 
-    return measure(shared_model(name).read_bytes(), _runner(kernels, target), arena)
+    return measure(shared_model(name).read_bytes(), _runner(kernels, target), arena, exact=arena is not None)
 
 
 def test_the_split_adds_up_to_the_image_for_the_study_cnn_on_the_m4f():

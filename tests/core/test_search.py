@@ -173,3 +173,20 @@ def test_channel_widths_are_searched_per_block_of_the_model():
     Recipe.from_dict({"model": "reference", "steps": steps}).sequence().validate("keras")
     one = k.Sequential([k.layers.InputLayer((6, 6, 1)), k.layers.Conv2D(4, 3), k.layers.Flatten(), k.layers.Dense(2)])
     assert channel_blocks(one) == []
+
+
+def test_flash_and_ram_objectives_count_the_whole_firmware_where_it_was_measured():
+    from core.measure.evaluation import Metrics
+    from core.search.objectives import Budget, measure, violations
+    from core.target.footprint import Footprint
+
+    fp = Footprint("cortex-m4f", "cmsis-nn", model=23_208, framework=19_995, kernel_code={"CONV_2D": 17_000,
+                   "shared": 400}, runtime_library=35_630, harness=2_000, padding=100, image=99_000, arena=11_184,
+                   arena_used=11_184, tflm_static=12, runtime_objects=436, library_static=2_536, stack=1_284, stack_room=65_536)
+    bare = Metrics(name="int8", kind="tflite", size_bytes=23_208, gzip_bytes=16_000)
+    whole = Metrics(name="int8", kind="tflite", size_bytes=23_208, gzip_bytes=16_000, footprint=fp)
+    assert measure(bare, "flash") == 23_208 and measure(whole, "flash") == fp.flash_total == 96_233
+    assert measure(whole, "ram") == fp.ram_total == 11_184 + 12 + 436 + 2_536 + 1_284
+    over = violations(whole, whole, Budget(flash=64 * 1024))
+    assert over[1][0] == "firmware flash over 65,536 B" and over[1][1] > 0  # the model alone would fit
+    assert violations(bare, bare, Budget(flash=64 * 1024))[1][1] < 0
