@@ -92,7 +92,8 @@ class TargetWidget(QWidget):
             t = p.metrics.target
             est = f", ~{t.ms_estimate:.2f} ms at {t.clock_mhz} MHz (estimate)" if t.ms_estimate is not None else ""
             parts.append(f"{p.name}: {t.instructions:,} instructions{est}, arena {t.arena_used:,} B on "
-                         f"{t.target} ({t.kernels})" + ("" if t.matches_host is not False else f"; {t.host_difference}"))
+                         f"{t.target} ({t.kernels})" + ("" if t.matches_host is not False else f"; {t.host_difference}")
+                         + _firmware_text(p.metrics))
         if baseline is not None and variant is not None and variant.metrics.target.instructions:
             parts.append(f"{baseline.metrics.target.instructions / variant.metrics.target.instructions:.2f}x "
                          "fewer instructions")
@@ -150,3 +151,9 @@ def _row(status, ops, drawn, sides, totals, note: str = "") -> OpRow:
                      + (f"; ran {o.kernel}" if getattr(o, "kernel", "") else ""))
     detail = ("" if status == "matched" else f"[{status}] ") + "   |   ".join(parts)
     return OpRow(label, detail, [[None if ops[k] is None else ops[k].instructions for k in drawn]])
+
+
+def _firmware_text(m) -> str:
+    """', firmware 122,765 B flash / 15,452 B RAM' where the footprint was measured."""
+    fp = getattr(m, "footprint", None)
+    return "" if fp is None else f", firmware {fp.flash_total:,} B flash / {fp.ram_total:,} B RAM"
