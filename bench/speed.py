@@ -44,6 +44,7 @@ def main() -> int:
     from core.steps.base import Context
     from core.steps.graph import GraphStep
     from core.target.build import firmware
+    from core.target.footprint import measure
     from core.target.measure import run, sample_inputs
     from core.target.targets import get
 
@@ -62,6 +63,7 @@ def main() -> int:
             before, after = run(data, x, fw), run(out.data, x, fw)
             same = all(np.array_equal(a, b) for a, b in zip(before.outputs, after.outputs))
             macs = macs_of(before)  # the model's own MACs: a form's zero taps are not work
+            fw_before, fw_after = (measure(d, fw, r.arena_used).flash_total for d, r in ((data, before), (out.data, after)))
             forms = "; ".join(f"{r['op']}: {r['before']} → {r['after']} (" + ", ".join(
                 f"{f['form']} {f['site_instructions']:,}" if f["exact"] else f"{f['form']} not exact"
                 for f in r["runs"]) + ")" for r in out.info["graph"]["speed"]) \
@@ -69,17 +71,19 @@ def main() -> int:
             rows.append([target, name, f"{before.instructions:,}", f"{after.instructions:,}",
                          f"{after.instructions / before.instructions:.2f}x", f"{macs / before.instructions:.3f}",
                          f"{macs / after.instructions:.3f}", f"{before.arena_used:,} → {after.arena_used:,}",
-                         f"{len(data):,} → {len(out.data):,}", "yes" if same else "NO", forms, f"{seconds:.0f}"])
+                         f"{len(data):,} → {len(out.data):,}", f"{fw_before:,} → {fw_after:,}", "yes" if same else "NO",
+                         forms, f"{seconds:.0f}"])
             print(" | ".join(rows[-1]), flush=True)
     text = ("# Operator forms on the emulated cores (graph step, speed pass)\n\n"
             f"{machine()}. Each model through the graph step with the target's runner (every form of each "
-            "costly operator measured there, kept when bit-identical and fastest within 10 % more arena), then "
+            "costly operator measured there, kept when bit-identical and fastest within 10 % more arena and 10 % "
+            "more firmware flash: model + the TFLM code of its operators, core/target/footprint.py), then "
             "run before and after on 2 random inputs: instructions of one inference (exact, QEMU), MACs per "
             "instruction (the model's own MACs, core/analysis/macs.py), arena and flash, outputs compared "
             "bit for bit. 'forms' lists each site's forms tried with the site's own instructions. 'wall s' is "
             "the graph step's time.\n\n"
             + markdown(["target", "model", "instructions before", "after", "ratio", "MACs/instr before", "after",
-                        "arena B", "flash B", "outputs equal", "forms", "wall s"], rows) + "\n")
+                        "arena B", "model B", "firmware flash B", "outputs equal", "forms", "wall s"], rows) + "\n")
     write("speed.md", text)
     return 0
 

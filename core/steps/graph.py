@@ -35,7 +35,8 @@ class GraphParams:
     arena_growth: float = param(10.0, "how much more arena a faster operator form may need on the target",
                                 min=0.0, max=1000.0, unit="%")
     # Its filters hold the zero taps of the new form (space-to-depth: 4x the channels), so flash grows too.
-    flash_growth: float = param(10.0, "how much larger a faster operator form may make the model",
+    flash_growth: float = param(10.0, "how much larger a faster operator form may make the flash: the "
+                                "firmware's (model + the TFLM code of its operators) on an emulated core",
                                 min=0.0, max=1000.0, unit="%")
 
 

@@ -54,11 +54,11 @@ def test_the_kernel_set_shows_in_the_code_size():
 def test_the_stack_is_measured_and_grows_with_the_kernels_a_model_needs():
     from core.target.build import STACK
 
-    small = _measure("seed_cnn_fashion_int8.tflite")
-    larger = _measure("pretrainedResnet_quant.tflite")
+    small = _measure("ad01_int8.tflite")  # FULLY_CONNECTED only: 836 B measured on the M4F
+    larger = _measure("seed_cnn_fashion_int8.tflite")  # CMSIS-NN's depthwise kernel: 1,284 B
     for fp in (small, larger):
         assert 0 < fp.stack < STACK <= fp.stack_room
-    assert larger.stack > small.stack
+    assert larger.stack > small.stack + 200
 
 
 def test_an_arena_too_small_for_the_footprint_image_says_so():
