@@ -105,3 +105,26 @@ def test_every_row_of_the_default_sequence_shows_on_the_target_tab(window, qtbot
             assert "instructions" in caption
     window.results.selectRow(untargeted[-1])
     assert window.target_view.bars.shown  # the baseline's operators are still drawn
+
+
+def test_a_device_without_an_emulated_core_estimates_its_footprint_on_a_built_one(window, qtbot):
+    from core.target.build import firmware
+    from core.target.targets import get
+
+    firmware(get("cortex-m4f"), "cmsis-nn")  # the stand-in must be built: the run never builds it
+    window.openModel(str(shared_model("seed_cnn_fashion_int8.tflite")))
+    wait_idle(qtbot, window)
+    row = next(i for i in range(window.panel.device.count()) if "M0+" in window.panel.device.itemText(i))
+    window.panel.device.setCurrentIndex(row)
+    window.panel._on_device_activated(row)
+    recipe = window.currentRecipe()
+    assert (recipe.target, recipe.footprint_target) == ("none", "cortex-m4f")
+    window.panel.sequence.setRecipeSteps([{"name": "strip", "params": {}}])
+    window._on_run_clicked()
+    wait_idle(qtbot, window, 600_000)
+    fp = window.variants.payloads[0].metrics.footprint
+    assert fp is not None and fp.target == "cortex-m4f" and "estimate" in fp.note.lower()
+    from app.qt_results import FITS_COLUMN, FLASH_COLUMN
+
+    assert "An estimate" in window.results.item(0, FLASH_COLUMN).toolTip()
+    assert window.results.item(0, FITS_COLUMN).text() == "yes"  # 32 KB RAM / 256 KB flash: it fits
