@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -138,7 +139,9 @@ def measure(data: bytes, runner: Firmware, arena: int | None = None, *, exact: b
                                   f"run: AllocateTensors failed with a {size:,}-byte arena.") from None
             size = -(-(size + max(64, size // 8)) // 16) * 16
     cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")  # whole files only: processes measure side by side
+    partial.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+    partial.replace(cached)
     result.note = note
     return result
 
@@ -202,6 +205,7 @@ def _library(runner: Firmware) -> Path:
             name = Path(tmp) / (src.relative_to(tree.root).with_suffix(".o").as_posix().replace("/", "~"))
             name.symlink_to(obj)
             names.append(str(name))
+        Path(str(lib) + ".tmp").unlink(missing_ok=True)  # ar would add to what a killed run left
         _run(["arm-none-eabi-ar", "rcs", str(lib) + ".tmp", *names], "archive TFLM for the footprint")
         Path(str(lib) + ".tmp").replace(lib)
     return lib
