@@ -411,6 +411,8 @@ class SetupPanel(QWidget):
         params = dict(steps.get("channels", {}).get("params", {}), flash_budget=int(d.flash), arena_budget=int(d.ram))
         ms, latency = self.latency.value(), ""
         params["instructions_budget"] = 0  # the budgets are the device's: no latency unless one is set
+        whole = bool(d.target) and self.setup.target != "none"  # the firmware's totals, measured there
+        params["budget_of"] = "firmware" if whole else "model"
         if ms > 0 and d.target and d.clock_mhz and self.setup.target != "none":
             params["instructions_budget"] = max(1000, int(ms * d.clock_mhz * 1000))  # one instruction per cycle
             latency = (f", and {params['instructions_budget']:,} instructions ({ms:g} ms at {d.clock_mhz} MHz, one "
@@ -421,8 +423,10 @@ class SetupPanel(QWidget):
         steps.setdefault("quantize", {"name": "quantize", "params": {"modes": ["int8"]}})
         steps.setdefault("strip", {"name": "strip", "params": {}})  # the budget counts the stripped file
         self.sequence.setRecipeSteps(list(steps.values()))
-        self.status.setText(f"Channel pruning will cut until the int8 model fits {d.flash:,} B of flash and a "
-                            f"{d.ram:,} B arena ({d.name}){latency}: press Run.")
+        what = (f"the int8 firmware fits {d.flash:,} B of flash (model + TFLM code) and {d.ram:,} B of RAM (arena + "
+                "TFLM's own + stack)" if whole else f"the int8 model fits {d.flash:,} B of flash and a {d.ram:,} B arena "
+                "(no emulated core: the TFLM code and runtime RAM are not counted)")
+        self.status.setText(f"Channel pruning will cut until {what} ({d.name}){latency}: press Run.")
 
     def _show_calibration(self) -> None:
         """The panel's calibration mirrors the quantize step's; it matters only without data."""

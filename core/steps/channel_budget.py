@@ -28,10 +28,12 @@ MAX_ROUNDS = 200
 
 @dataclass
 class Measured:
-    flash: int
-    arena: int | None
+    flash: int  # the model's bytes; with a firmware budget, plus the TFLM code it links
+    arena: int | None  # the arena; with a firmware budget, plus TFLM's own RAM and the stack
     quality: float  # accuracy on held-out samples, or -relative output error without labels
     instructions: int | None = None  # one inference on the emulated core (None: no core)
+    code: int = 0  # the TFLM code and runtime RAM counted in flash and arena (firmware budgets)
+    runtime: int = 0
 
     def fits(self, p) -> bool:
         return (not p.flash_budget or self.flash <= p.flash_budget) and \
@@ -51,6 +53,10 @@ def fit(model, p, ctx: Context, *, analyse, scorer, rebuild, tune) -> tuple[obje
         raise SequenceError("Channel pruning to an instructions budget measures each candidate on the device's "
                             "emulated core: choose a device that has one (e.g. nRF52840) with Measure on the "
                             "emulated core, or --target.")
+    if p.budget_of == "firmware" and ctx.firmware is None:
+        raise SequenceError("Channel pruning to a firmware budget measures the TFLM code and runtime RAM on the "
+                            "device's emulated core: choose a device that has one with Measure on the emulated "
+                            "core, or --target (or count the model alone: budget_of model).")
     if ds is None or not len(ds.x_train):
         raise SequenceError("Channel pruning to a budget measures candidates on your data: choose a "
                             "dataset (int8 conversion calibrates on it).")
@@ -86,11 +92,30 @@ def fit(model, p, ctx: Context, *, analyse, scorer, rebuild, tune) -> tuple[obje
 
             try:
                 t = run(data, sample_inputs(data, 1, seed=ctx.seed), ctx.firmware)
-                return Measured(len(data), t.arena_used, quality(small), t.instructions)
             except TinyOptError:  # does not run there: no arena, no instructions
                 return Measured(len(data), None, quality(small))
+            if p.budget_of == "firmware":
+                code, runtime = overhead(data, t.arena_used)
+                return Measured(len(data) + code, t.arena_used + runtime, quality(small), t.instructions, code, runtime)
+            return Measured(len(data), t.arena_used, quality(small), t.instructions)
         tflm = check_tflm(data, verify=False)
         return Measured(len(data), tflm.arena_total if tflm.runs else None, quality(small))
+
+    overheads: dict = {}
+
+    def overhead(data: bytes, arena: int) -> tuple[int, int]:
+        """(TFLM code, runtime RAM + stack) for this operator set: the same for every width, so
+        measured once per set (core.target.footprint)."""
+        from core.analysis.tflite_reader import op_names, read_model
+        from core.target.footprint import measure as footprint
+
+        ops = tuple(sorted(set(op_names(read_model(data)))))
+        if ops not in overheads:
+            fp = footprint(data, ctx.firmware, arena)
+            overheads[ops] = (fp.code, fp.static_ram + fp.stack)
+            ctx.log(f"channels: the budgets count the whole firmware: + {fp.code:,} B of TFLM code in flash, "
+                    f"+ {fp.static_ram + fp.stack:,} B of runtime RAM and stack (measured on {ctx.firmware.target})")
+        return overheads[ops]
 
     current_model, analysis = model, analyse(model)
     current = measure(model)
@@ -173,10 +198,14 @@ def _share(before: Measured, after: Measured, p) -> float:
 
 def _row(rnd: int, group: str, analysis, m: Measured) -> dict:
     return {"round": rnd, "group": group, "channels": _sizes(analysis), "flash": m.flash, "arena": m.arena,
-            "instructions": m.instructions, "quality": round(m.quality, 4)}
+            "instructions": m.instructions, "quality": round(m.quality, 4),
+            **({"code": m.code, "runtime": m.runtime} if m.code else {})}
 
 
 def _said(m: Measured) -> str:
+    if m.code:
+        return (f"firmware flash {m.flash:,} B, RAM {_b(m.arena)}"
+                + (f", {m.instructions:,} instructions" if m.instructions is not None else "") + f", quality {m.quality:.4f}")
     return (f"flash {m.flash:,} B, arena {_b(m.arena)}"
             + (f", {m.instructions:,} instructions" if m.instructions is not None else "") + f", quality {m.quality:.4f}")
 

@@ -44,6 +44,9 @@ class ChannelParams:
     arena_budget: int = param(0, "cut until TFLM's arena for the int8 .tflite fits this many bytes (on the "
                               "emulated core when the device has one)", min=512, max=1 << 30, unit="B",
                               special={0: "no budget"})
+    budget_of: str = param("model", "what the flash and arena budgets count: the int8 model's bytes and its "
+                           "arena, or the whole firmware (model + the TFLM code it links; arena + TFLM's own RAM "
+                           "+ stack), measured on the device's emulated core", choices=("model", "firmware"))
     instructions_budget: int = param(0, "cut until one inference takes at most this many instructions on the "
                                      "device's emulated core", min=1000, max=2_000_000_000, unit="instructions",
                                      special={0: "no budget"})
@@ -58,6 +61,14 @@ class ChannelParams:
                           "instead of the labels")
     batch_size: int = param(32, "fine-tuning batch size", min=1, max=MAX_BATCH)
     learning_rate: float = param(1e-3, "fine-tuning learning rate", min=1e-7, max=1.0)
+
+
+def _model_terms(p, path: list) -> dict:
+    """The budget a later step must not undo, in the model's own bytes and arena (a firmware
+    budget less the TFLM code and runtime RAM measured on the way)."""
+    code, runtime = path[-1].get("code", 0), path[-1].get("runtime", 0)
+    return {"flash": (p.flash_budget - code) if p.flash_budget else None,
+            "arena": (p.arena_budget - runtime) if p.arena_budget else None}
 
 
 def scorer(model, how: str, ctx: Context | None = None):
@@ -268,7 +279,7 @@ class ChannelStep(Step):
         ctx.progress(Progress(self.name, "done", 1.0))
         info = {"groups": cut, "params_before": before, "params_after": after, "path": path, "crop": cropped,
                 # what later steps must not undo (the graph step's faster forms respect it)
-                "budget": {"flash": p.flash_budget or None, "arena": p.arena_budget or None} if path else None,
+                "budget": _model_terms(p, path) if path else None,
                 "left_whole": [list(x) for x in analysis.left_whole]}
         how = (f"flash<={p.flash_budget},arena<={p.arena_budget},instructions<={p.instructions_budget}"
                if path else str(p.keep))

@@ -40,11 +40,14 @@ def test_a_latency_budget_becomes_an_instructions_budget(window):
     panel.fitDevice()
     channels = {s["name"]: s["params"] for s in window.currentRecipe().steps}["channels"]
     if panel.setup.target == "cortex-m4f":
-        assert channels["instructions_budget"] == 320_000
+        assert channels["instructions_budget"] == 320_000 and channels["budget_of"] == "firmware"
+        assert "firmware fits 1,048,576 B of flash (model + TFLM code)" in panel.status.text()
         assert "320,000 instructions (5 ms at 64 MHz" in panel.status.text() and "estimate" in panel.status.text()
     else:  # no toolchain on this machine: no emulated core to count on
         assert channels["instructions_budget"] == 0 and "needs an emulated core" in panel.status.text()
+        assert channels["budget_of"] == "model" and "not counted" in panel.status.text()
     choose("Cortex-M0+ (32 KB")
     panel.fitDevice()
     channels = {s["name"]: s["params"] for s in window.currentRecipe().steps}["channels"]
     assert channels["instructions_budget"] == 0 and "needs an emulated core" in panel.status.text()
+    assert channels["budget_of"] == "model" and "not counted" in panel.status.text()

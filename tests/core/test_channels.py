@@ -235,6 +235,39 @@ def test_an_instructions_budget_is_met_on_the_emulated_core(reference_h5):
     assert any("measuring on cortex-m4f" in line for line in lines)
 
 
+def test_a_firmware_budget_counts_the_tflm_code_beside_the_model(reference_h5):
+    """A flash budget the int8 model's bytes meet but its firmware (model + TFLM code) does not: the
+    model budget cuts nothing, the firmware budget cuts until model + code fit."""
+    import os
+
+    from core.recipe import Recipe
+    from core.session import Session
+    from core.steps.base import Context
+    from core.target import toolchain
+
+    if not toolchain.available() and not os.environ.get("TINYOPT_REQUIRE_TARGET"):
+        pytest.skip("the Arm toolchain and QEMU are not installed (make setup-target)")
+
+    def run(budget_of, flash):
+        recipe = Recipe(model=str(reference_h5), latency_runs=0, target="cortex-m4f", steps=[
+            {"name": "channels", "params": {"flash_budget": flash, "budget_of": budget_of, "epochs": 0,
+                                            "round_epochs": 0}},
+            {"name": "quantize", "params": {"modes": ["int8"]}}, {"name": "strip", "params": {}}])
+        lines = []
+        result = Session(recipe).run(Context(log=lines.append))
+        return result.variants[-1].metrics, result.variants[1].artifact.info["channels"]["path"], lines
+
+    m, path, _ = run("model", 200_000)
+    start = path[0]
+    assert len(path) == 1 and m.size_bytes < 200_000  # the model alone fits: nothing cut
+    budget = m.footprint.flash_total - 3_000  # the firmware does not, by 3,000 B
+    m, path, lines = run("firmware", budget)
+    assert len(path) > 1 and path[-1]["flash"] <= budget < path[0]["flash"]
+    assert path[0]["flash"] == path[0]["code"] + start["flash"] and path[-1]["code"] > 50_000
+    assert m.footprint.flash_total <= budget + 64  # the run's own measurement agrees (its strip: same bytes)
+    assert any("count the whole firmware" in line for line in lines)
+
+
 def _chain_cnn(functional: bool, matrix_input: bool = False):
     k = keras()
     shape = (16, 12) if matrix_input else (16, 12, 1)
