@@ -267,7 +267,13 @@ def _image_bytes(elf: Path) -> int:
 def _per_operator(runner: Firmware, harness: Path, library: Path, tmp: Path, ops: list, kernels: int) -> dict:
     """Kernel bytes only each operator needs: the image's kernel code less that of the same image
     linked without the operator (its Register_<OP>() pointed elsewhere, so the linker leaves its
-    kernel out). What no single operator accounts for is 'shared'."""
+    kernel out). What no single operator accounts for is 'shared'. The kernels an image links
+    depend on its operators alone, so the split is kept beside the operator set's harness."""
+    saved = harness / "kernels.json"
+    if saved.is_file():
+        known = json.loads(saved.read_text())
+        if known.get("kernels") == kernels:
+            return known["code"]
     registers = _register_symbols(harness / "footprint_main.o")
     own = {}
     for op in ops:
@@ -279,6 +285,9 @@ def _per_operator(runner: Firmware, harness: Path, library: Path, tmp: Path, ops
         own[op] = kernels - split(parsed)["kernel_code"]["shared"]
     code = {op: n for op, n in own.items() if n > 0}
     code["shared"] = kernels - sum(code.values())
+    partial = saved.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps({"kernels": kernels, "code": code}) + "\n")
+    partial.replace(saved)
     return code
 
 
