@@ -27,6 +27,7 @@ class Setup:
     task: str | None = None  # None: detected
     device: object = None  # core.devices.Device: the budgets and the CPU
     target: str = "none"  # the emulated core variants are measured on
+    footprint_target: str = "none"  # without one: the built core estimating the device's footprint
     kernels: str = "cmsis-nn"
     steps: list = field(default_factory=list)  # the sequence: [{"name", "params"}], every parameter
     base: Recipe = field(default_factory=Recipe)  # the last recipe opened: fields with no editor here
@@ -41,8 +42,7 @@ class Setup:
             input_range=list(self.input_range) if self.input_range is not None else
             (None if chosen else self.recorded.get("input_range")),
             input_norm=self.input_norm, target=self.target, kernels=self.kernels,
-            footprint_target=(self.device.stand_in or "none") if self.device is not None and self.target == "none"
-            else "none",
+            footprint_target=self.footprint_target if self.target == "none" else "none",
             clock_mhz=self.device.clock_mhz if self.target != "none" and self.device is not None else 0,
             npu=self.device.npu if self.device is not None and self.device.npu else "none",
             npu_clock_mhz=self.device.npu_clock_mhz if self.device is not None and self.device.npu else 0,
@@ -55,6 +55,7 @@ class Setup:
         self.input_range = list(recipe.input_range) if recipe.input_range is not None else None
         self.input_norm = recipe.input_norm
         self.target, self.kernels = recipe.target, recipe.kernels
+        self.footprint_target = recipe.footprint_target
         self.steps = [dict(s) for s in recipe.steps]
         self.recorded = {}
 

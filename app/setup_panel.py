@@ -393,6 +393,7 @@ class SetupPanel(QWidget):
         self.on_target.setEnabled(usable)
         self.kernels.setEnabled(usable)
         self.setup.device = device
+        self.setup.footprint_target = device.stand_in or "none"  # a device without an emulated core
         self._read()
         self.deviceChanged.emit(device)
 
