@@ -18,7 +18,9 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "models"
 MODELS = ("seed_cnn_fashion_int8.tflite", "kws_ref_model.tflite", "ad01_int8.tflite", "pretrainedResnet_quant.tflite")
 ST_CODE = round(37.86 * 1024)  # ST model zoo, HAR GMP wl24 int8, X-CUBE-AI 8.1: code 37.86 KiB
-BUILDS = (("cortex-m4f", "cmsis-nn"), ("cortex-m4f", "reference"), ("cortex-m55", "cmsis-nn"))
+STRIP = "-DTF_LITE_STRIP_ERROR_STRINGS"  # TFLM without its error messages: a build of its own
+BUILDS = (("cortex-m4f", "cmsis-nn", ()), ("cortex-m4f", "reference", ()), ("cortex-m55", "cmsis-nn", ()),
+          ("cortex-m4f", "cmsis-nn", (STRIP,)))
 
 
 def main() -> int:
@@ -26,15 +28,18 @@ def main() -> int:
     from core.target.footprint import measure
     from core.target.targets import get
 
-    rows, splits, study = [], [], None
-    for target, kernels in BUILDS:
-        fw = firmware(get(target), kernels)
+    rows, splits, study, stripped = [], [], None, None
+    for target, kernels, defines in BUILDS:
+        fw = firmware(get(target), kernels, defines=defines)
+        kernels += " (error strings stripped)" if defines else ""
         for name in MODELS:
             started = time.monotonic()
             fp = measure((SHARED / name).read_bytes(), fw)
             seconds = time.monotonic() - started
             if (target, kernels, name) == ("cortex-m4f", "cmsis-nn", MODELS[0]):
                 study = fp
+            if defines and name == MODELS[0]:
+                stripped = fp
             top = sorted(((op, n) for op, n in fp.kernel_code.items()), key=lambda kv: -kv[1])
             rows.append([target, kernels, name, f"{fp.model:,}", f"{fp.framework:,}", f"{fp.kernels_total:,}",
                          f"{fp.runtime_library:,}", f"**{fp.flash_total:,}**", f"{fp.arena:,}", f"{fp.static_ram:,}",
@@ -54,7 +59,9 @@ def main() -> int:
             "plus the C runtime's static data, and the deepest stack RunModel() (interpreter, "
             "AllocateTensors, one Invoke) reached, painted and read on QEMU. 'image' is the whole linked "
             "image with the measuring start-up and main (left out of the totals). 's' is the wall time of "
-            "one measurement (compile of the op-set harness the first time, links, one emulated run).\n\n"
+            "one measurement (compile of the op-set harness the first time, links, one emulated run). The "
+            f"last four rows are TFLM built with {STRIP} (its error messages compiled out; the package "
+            "must then be built the same way).\n\n"
             + markdown(["target", "kernels", "model", "model B", "framework B", "kernels B", "C runtime B",
                         "flash total B", "arena B", "static RAM B", "stack B", "RAM total B", "image B", "s"], rows)
             + "\n\nKernel code per operator (bytes):\n\n" + "\n".join(splits) + "\n\n"
@@ -72,6 +79,11 @@ def main() -> int:
             f"kind, and its TFLM code on the M4F with CMSIS-NN ({study.code:,} B) is {study.code / ST_CODE:.1f}x "
             f"ST's code figure ({ST_CODE:,} B); TFLM's framework ({study.framework:,} B) and the C runtime "
             f"({study.runtime_library:,} B) alone are {(study.framework + study.runtime_library) / ST_CODE:.1f}x it.\n")
+    text += (f"\nWith TFLM's error strings stripped, the study CNN's firmware takes {stripped.flash_total:,} B of "
+             f"flash instead of {study.flash_total:,} B ({stripped.flash_total / study.flash_total:.2f}x): the C runtime "
+             f"falls from {study.runtime_library:,} B to {stripped.runtime_library:,} B and the framework from "
+             f"{study.framework:,} B to {stripped.framework:,} B; TFLM's code is then {stripped.code / ST_CODE:.1f}x "
+             "ST's figure.\n")
     write("footprint.md", text)
     return 0
 

@@ -60,22 +60,24 @@ def cache_root() -> Path:
     return Path(base) / "tinyopt" / "target"
 
 
-def fingerprint(tree: Tree, target: Target) -> str:
-    """What a CPU's objects depend on: the tree, the compiler, the flags."""
+def fingerprint(tree: Tree, target: Target, defines: tuple = ()) -> str:
+    """What a CPU's objects depend on: the tree, the compiler, the flags (and any extra defines)."""
     parts = [str(tree.root), tree.commit, toolchain.version("arm-none-eabi-g++"), *target.cpu_flags,
-             *DEFINES, *CXX_FLAGS, *C_FLAGS, repr(target.fix_files)]
+             *DEFINES, *CXX_FLAGS, *C_FLAGS, repr(target.fix_files), *defines]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
 def firmware(target: Target, kernels: str = "cmsis-nn", *, tree: Tree | None = None, progress=None,
-           cancel=None) -> Firmware:
+           cancel=None, defines: tuple = ()) -> Firmware:
     """The runner for `target` and `kernels`, built first if needed. `progress(fraction, text)` is
-    told how the build goes; `cancel()` returning True stops it between files (Cancelled)."""
+    told how the build goes; `cancel()` returning True stops it between files (Cancelled).
+    `defines` are extra compile defines for every file (e.g. -DTF_LITE_STRIP_ERROR_STRINGS): a
+    build of its own."""
     if kernels not in KERNELS:
         raise TargetError(f"Unknown kernel set '{kernels}'; choose {' or '.join(KERNELS)}.")
     toolchain.require()
     tree = tree or locate()
-    folder = cache_root() / f"{target.name}-{fingerprint(tree, target)}"
+    folder = cache_root() / f"{target.name}-{fingerprint(tree, target, tuple(defines))}"
     out = folder / kernels
     existing = _existing(out)
     if existing is not None:
@@ -86,7 +88,8 @@ def firmware(target: Target, kernels: str = "cmsis-nn", *, tree: Tree | None = N
         existing = _existing(out)
         if existing is not None:
             return existing
-        return _build(tree, target, kernels, folder, progress or (lambda f, t: None), cancel or (lambda: False))
+        return _build(tree, target, kernels, folder, progress or (lambda f, t: None), cancel or (lambda: False),
+                      tuple(defines))
 
 
 def built(target: Target, kernels: str = "cmsis-nn", *, tree: Tree | None = None) -> Firmware | None:
@@ -111,7 +114,7 @@ def _existing(out: Path) -> Firmware | None:
     return Firmware(elf, build_plugin(), int(info["mark"], 16), info["target"], info["kernels"], info)
 
 
-def _build(tree: Tree, target: Target, kernels: str, folder: Path, progress, cancel) -> Firmware:
+def _build(tree: Tree, target: Target, kernels: str, folder: Path, progress, cancel, defines: tuple = ()) -> Firmware:
     started = time.monotonic()
     def obj(src, base):
         return folder / "obj" / base / src.relative_to(tree.root).with_suffix(".o")
@@ -128,7 +131,7 @@ def _build(tree: Tree, target: Target, kernels: str, folder: Path, progress, can
             return None
         src, dest, ks = job
         dest.parent.mkdir(parents=True, exist_ok=True)
-        cmd = _compile_command(tree, target, src, dest.with_suffix(".o.tmp"), ks)
+        cmd = _compile_command(tree, target, src, dest.with_suffix(".o.tmp"), ks) + list(defines)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise TargetError(f"Building TFLM for {target.title} failed on {src.relative_to(tree.root)}:\n"
@@ -152,11 +155,12 @@ def _build(tree: Tree, target: Target, kernels: str, folder: Path, progress, can
     objs = [str(obj) for _, obj, _ in jobs]
     _run(["arm-none-eabi-ar", "rcs", str(lib), *objs], "archive TFLM")
     plugin = build_plugin()
-    elf, mark = _link_runner(tree, target, kernels, lib, out)
+    elf, mark = _link_runner(tree, target, kernels, lib, out, defines)
     info = {"target": target.name, "kernels": kernels, "cpu": target.title, "machine": target.machine,
             "tree": str(tree.root), "tflite_micro_commit": tree.commit,
             "compiler": toolchain.version("arm-none-eabi-g++"), "qemu": toolchain.version("qemu-system-arm"),
-            "cpu_flags": list(target.cpu_flags), "defines": list(DEFINES) + (list(CMSIS_DEFINES) if kernels == "cmsis-nn" else []),
+            "cpu_flags": list(target.cpu_flags),
+            "defines": list(DEFINES) + (list(CMSIS_DEFINES) if kernels == "cmsis-nn" else []) + list(defines),
             "cxx_flags": list(CXX_FLAGS), "optimization": "-O2 kernels, -Os framework",
             "objects": len(objs), "library_bytes": lib.stat().st_size, "mark": hex(mark),
             "model_max": MODEL_MAX, "arena_max": ARENA_MAX, "seconds": round(time.monotonic() - started, 1)}
@@ -178,14 +182,14 @@ def _compile_command(tree: Tree, target: Target, src: Path, obj: Path, kernels: 
     return cmd + ["-c", str(src), "-o", str(obj)]
 
 
-def _link_runner(tree: Tree, target: Target, kernels: str, lib: Path, out: Path) -> tuple[Path, int]:
+def _link_runner(tree: Tree, target: Target, kernels: str, lib: Path, out: Path, defines: tuple = ()) -> tuple[Path, int]:
     script = (FIRMWARE / "link.ld.in").read_text()
     for key, value in {"CODE_ORIGIN": hex(target.code[0]), "CODE_LENGTH": hex(target.code[1]),
                        "DATA_ORIGIN": hex(target.data[0]), "DATA_LENGTH": hex(target.data[1]),
                        "HEAP": hex(HEAP), "STACK": hex(STACK)}.items():
         script = script.replace(f"@{key}@", value)
     (out / "link.ld").write_text(script)
-    common = [*target.cpu_flags, "-O2", *DEFINES, *(CMSIS_DEFINES if kernels == "cmsis-nn" else ()),
+    common = [*target.cpu_flags, "-O2", *DEFINES, *(CMSIS_DEFINES if kernels == "cmsis-nn" else ()), *defines,
               *tree.include_flags()]
     _run(["arm-none-eabi-g++", *common, *CXX_FLAGS, f"-DMODEL_MAX={MODEL_MAX}", f"-DARENA_MAX={ARENA_MAX}",
           "-c", str(FIRMWARE / "runner.cc"), "-o", str(out / "runner.o")], "compile the runner")

@@ -156,9 +156,10 @@ def _sources_digest() -> str:
 
 
 def _flags(runner: Firmware) -> list:
+    """The harness is compiled with exactly the defines its TFLM was (they change TFLM's structures)."""
     tree = locate(runner.info["tree"])
-    return [*get(runner.target).cpu_flags, "-O2", *DEFINES, *(CMSIS_DEFINES if runner.kernels == "cmsis-nn" else ()),
-            *tree.include_flags()]
+    defines = runner.info.get("defines") or [*DEFINES, *(CMSIS_DEFINES if runner.kernels == "cmsis-nn" else ())]
+    return [*get(runner.target).cpu_flags, "-O2", *defines, *tree.include_flags()]
 
 
 def _harness(runner: Firmware, ops: list) -> Path:
