@@ -312,7 +312,10 @@ class MainWindow(QMainWindow):
 
     def _on_exported(self, result):
         path, verified = result
-        self.panel.status.setText(f"Exported to {path}" + (f". {verified}" if verified else ""))
+        from core.export.package import footprint_line
+
+        firmware = footprint_line(path)
+        self.panel.status.setText(" ".join(x for x in (f"Exported to {path}.", firmware, verified) if x))
         if verified:
             self._log(verified)
 

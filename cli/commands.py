@@ -512,6 +512,10 @@ def cmd_export(args) -> int:
     path = session.export(name, args.out, prefix=args.prefix, make_zip=args.zip, overwrite=args.overwrite,
                           progress=_stderr, target=target, kernels=kernels, npu=npu)
     print(f"Wrote {path}" + (f" and {path}.zip" if args.zip else ""))
+    from core.export.package import footprint_line
+
+    if footprint_line(path):
+        print(footprint_line(path))
     if args.verify and npu is not None:
         print(session.verify(path, target, kernels, progress=_stderr, npu=npu))
         return 0

@@ -198,5 +198,6 @@ out). To see the same split with your toolchain: `make size` prints the image's 
 sum the `libtflm.a(...)` members for TFLM, `model_data.o` for the model. This package's `verify_main.cc`
 reads files through semihosting with `printf`, so its image is larger than your firmware's will be.
 Most of the C runtime is newlib's `vsnprintf`, pulled in by TFLM's error messages: building TFLM and
-this package with `-DTF_LITE_STRIP_ERROR_STRINGS` should drop it with the messages (not measured here).
+this package with `-DTF_LITE_STRIP_ERROR_STRINGS` drops most of it with the messages (measured on the
+Cortex-M4F with CMSIS-NN: 41-45 KB less flash for each of TinyOpt's four reference models).
 """

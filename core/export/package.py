@@ -286,3 +286,16 @@ def export_package(artifact, out_dir, *, prefix: str = "g_model", make_zip: bool
         if partial_zip.exists():
             partial_zip.unlink()
     return dest
+
+
+def footprint_line(folder) -> str:
+    """One line on the exported package's whole firmware (from its report.json), or ''."""
+    try:
+        fp = json.loads((Path(folder) / "report.json").read_text())["settings"].get("footprint")
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    if not fp:
+        return ""
+    return (f"Firmware on {fp['target']} ({fp['kernels']}): flash {fp['flash_total']:,} B (model {fp['model']:,} + "
+            f"TFLM code {fp['code']:,}), RAM {fp['ram_total']:,} B (arena {fp['arena']:,} + runtime "
+            f"{fp['static_ram']:,} + stack {fp['stack']:,}); the split is in README.md.")

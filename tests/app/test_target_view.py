@@ -50,6 +50,7 @@ def test_device_with_a_core_measures_variants_on_it(window, qtbot, tmp_path, mon
     window.panel.export_button.click()
     wait_idle(qtbot, window, 600_000)
     assert "Verified on Cortex-M4F" in window.panel.status.text() and "outputs equal" in window.panel.status.text()
+    assert "Firmware on cortex-m4f (cmsis-nn): flash" in window.panel.status.text()
     (folder,) = (tmp_path / "exports").iterdir()
     assert "Cortex-M4F" in (folder / "model_settings.h").read_text()
     window.panel.on_target.setChecked(False)
